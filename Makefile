@@ -1,0 +1,36 @@
+# Fine-Tuning Pretrained Models: two commands, `make lab` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+PORT ?= 8888
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.course-setup-done
+
+# Caches stay inside the project, not in the home directory.
+export HF_HOME ?= $(CURDIR)/.cache/huggingface
+export MPLCONFIGDIR ?= $(CURDIR)/.cache/matplotlib
+export IPYTHONDIR ?= $(CURDIR)/.cache/ipython
+export JUPYTER_RUNTIME_DIR ?= $(CURDIR)/.cache/jupyter/runtime
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup lab test test-fast course bench quizzes clean
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml tools/setup_env.sh
+	VENV=$(VENV) PYTHON=$(PYTHON) tools/setup_env.sh
+	touch $@
+
+lab: setup  ## open the course in JupyterLab on loopback (prints the URL with its token)
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
+	  --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+test: setup  ## the whole test suite: package tests, every lesson under nbmake on the ci profile, acceptance
+	$(BIN)/python -m pytest -p no:cacheprovider -ra tests notebooks --nbmake --nbmake-timeout=900
+
+test-fast: setup  ## package tests only
+	$(BIN)/python -m pytest -p no:cacheprovider -ra tests -m "not acceptance and not slow"
+
+course: setup  ## execute every lesson headless on the default profile into build/
+	$(BIN)/python tools/run_course.py
+
+clean:
+	rm -rf build .cache

@@ -1,0 +1,27 @@
+"""Plumbing for the Fine-Tuning Pretrained Models course.
+
+Lessons call these helpers for set-up, assets, data, metrics and figures; the APIs a lesson teaches
+(`from_pretrained`, `TrainingArguments`, `Trainer`, `BitsAndBytesConfig`, ...) stay in the notebooks.
+"""
+from .assets import classifier_checkpoint, packaged_path
+from .data import load_rotten_tomatoes, rotten_tomatoes_data_files
+from .errors import CourseError, MissingAssetError
+from .metrics import compute_metrics, load_metric
+from .paths import cache_dir, output_dir
+from .runtime import PROFILES, Runtime, setup
+
+__version__ = "0.1.0"
+
+
+def causal_lm_checkpoint(rt):
+    """What to pass to `AutoModelForCausalLM.from_pretrained` (see `course_utils.causal_lm`)."""
+    from .causal_lm import causal_lm_checkpoint as resolve
+
+    return resolve(rt)
+
+
+__all__ = [
+    "CourseError", "MissingAssetError", "PROFILES", "Runtime", "cache_dir", "causal_lm_checkpoint",
+    "classifier_checkpoint", "compute_metrics", "load_metric", "load_rotten_tomatoes", "output_dir",
+    "packaged_path", "rotten_tomatoes_data_files", "setup",
+]

@@ -1,0 +1,73 @@
+"""Check every lesson notebook's form (run in CI through tests/test_notebook_form.py, or by hand).
+
+A lesson notebook must: be valid nbformat; be committed without outputs or execution counts; open with a title
+cell holding an "Open in Colab" badge that points at its own path in the repository; have as first code cell
+the Colab set-up that installs this package only inside Colab; call `course_utils.setup()`; end with a
+"Check your understanding" section.
+"""
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+COLAB_PREFIX = "https://colab.research.google.com/github/"
+
+
+def repository_url() -> str:
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        return tomllib.load(handle)["project"]["urls"]["Repository"]
+
+
+def expected_badge_target(notebook: Path) -> str:
+    owner_and_name = repository_url().removeprefix("https://github.com/")
+    return f"{COLAB_PREFIX}{owner_and_name}/blob/main/{notebook.relative_to(ROOT).as_posix()}"
+
+
+def problems_in(notebook: Path) -> list[str]:
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+        nbformat.validate(nb)
+    except Exception as error:  # a corrupted file is a finding, not a crash
+        return [f"not a valid notebook: {error}"]
+    found = []
+    cells = nb.cells
+    if any(cell.get("outputs") or cell.get("execution_count") for cell in cells if cell.cell_type == "code"):
+        found.append("has outputs or execution counts (clear them before committing)")
+    if not cells or cells[0].cell_type != "markdown" or not cells[0].source.lstrip().startswith("# "):
+        found.append("first cell must be a markdown title ('# ...')")
+    else:
+        badges = re.findall(r"\((https://colab\.research\.google\.com/[^)\s]+)\)", cells[0].source)
+        if expected_badge_target(notebook) not in badges:
+            found.append(f"title cell needs an Open-in-Colab badge linking to {expected_badge_target(notebook)}")
+    code = [cell.source for cell in cells if cell.cell_type == "code"]
+    if not code or "google.colab" not in code[0] or repository_url() not in code[0]:
+        found.append("first code cell must install the course package from the repository when in Colab")
+    if not any("course_utils.setup(" in source for source in code):
+        found.append("no cell calls course_utils.setup()")
+    headings = [cell.source for cell in cells if cell.cell_type == "markdown"]
+    if not any(re.search(r"^#+ .*check your understanding", text, re.I | re.M) for text in headings):
+        found.append("no 'Check your understanding' section")
+    return found
+
+
+def lesson_notebooks() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def main() -> int:
+    failures = 0
+    for notebook in lesson_notebooks():
+        for problem in problems_in(notebook):
+            failures += 1
+            print(f"{notebook.relative_to(ROOT)}: {problem}")
+    print(f"{len(lesson_notebooks())} notebooks checked, {failures} problem(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
