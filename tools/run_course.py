@@ -1,0 +1,71 @@
+"""`make course`: execute every lesson headless on the default profile (or $COURSE_PROFILE).
+
+Writes the executed notebooks to build/executed/, an HTML copy of each to build/html/, and prints one line per
+lesson: wall time and the headline metric the lesson recorded with course_utils.report.record_results.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbconvert import HTMLExporter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from check_notebooks import lesson_notebooks  # noqa: E402
+
+from course_utils.report import load_results  # noqa: E402
+
+
+def lesson_id(notebook: Path) -> str:
+    return f"lesson{int(notebook.name[:2])}"
+
+
+def execute(notebook: Path, build: Path, timeout: int) -> tuple[float, str | None]:
+    """Run one notebook in a fresh kernel; (seconds, error or None). The executed copy is written either way."""
+    nb = nbformat.read(notebook, as_version=4)
+    started = time.monotonic()
+    error = None
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
+    except CellExecutionError as failure:
+        error = str(failure).strip().splitlines()[-1][:200]
+    seconds = time.monotonic() - started
+    nbformat.write(nb, build / "executed" / notebook.name)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    (build / "html" / notebook.with_suffix(".html").name).write_text(html, encoding="utf-8")
+    return seconds, error
+
+
+def headline(lesson: str, since: float) -> str:
+    results = load_results(lesson)
+    if not results or results["saved_at"] < since:
+        return "no headline recorded"
+    value = results["measured"][results["headline"]]
+    return f"{results['headline']} = {value:.4g}" if isinstance(value, float) else f"{results['headline']} = {value}"
+
+
+def main() -> int:
+    build = ROOT / "build"
+    for folder in ("executed", "html"):
+        (build / folder).mkdir(parents=True, exist_ok=True)
+    timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "3600"))
+    print(f"Running {len(lesson_notebooks())} lessons on profile '{os.environ.get('COURSE_PROFILE', 'auto')}' ...")
+    failures = 0
+    for notebook in lesson_notebooks():
+        started = time.time()
+        seconds, error = execute(notebook, build, timeout)
+        status = f"FAILED: {error}" if error else headline(lesson_id(notebook), started)
+        failures += bool(error)
+        print(f"{notebook.stem:32} {seconds:7.1f} s  {status}", flush=True)
+    print(f"Executed notebooks: {build / 'executed'}   HTML: {build / 'html'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
