@@ -20,6 +20,7 @@ QUESTION_ID = re.compile(r"q[1-9][0-9]*")
 # The verdict is derived from the hash when a student checks; an explanation that starts with one
 # would give the answer away in the shipped data.
 VERDICT_WORDS = re.compile(r"^\W*(correct|incorrect|right|wrong|yes|no|true|false)\b", re.IGNORECASE)
+CORRECTNESS_WORDS = re.compile(r"\b(in)?correct(ly)?\b", re.IGNORECASE)
 
 
 class BankError(CourseError):
@@ -117,9 +118,9 @@ def _parse_choice(path: Path, where: str, letter: str, raw) -> Choice:
     _require(isinstance(raw, dict), path, f"{where}, choice {letter}: needs 'text:' and 'why:'")
     text = _text(raw.get("text"), path, f"{where}, choice {letter}: text")
     why = _text(raw.get("why"), path, f"{where}, choice {letter}: why")
-    _require(VERDICT_WORDS.match(why) is None, path,
-             f"{where}, choice {letter}: the explanation starts with a verdict word; explain without one "
-             "(the verdict is added when the student checks)")
+    _require(VERDICT_WORDS.match(why) is None and not CORRECTNESS_WORDS.search(text + " " + why), path,
+             f"{where}, choice {letter}: says or starts with a verdict (correct, wrong, yes, ...); explain "
+             "without one: the verdict is added when the student checks")
     return Choice(letter=letter, text=text, why=why)
 
 
