@@ -68,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
     feedback.add_argument("quiz", choices=QUIZ_IDS)
     feedback.add_argument("--show-hidden-tests", action="store_true",
                           help="keep the hidden tests (and so the answer key) in the feedback")
+    feedback.add_argument("--student", help="only this student (default: every autograded student)")
     _course_option(feedback)
     feedback.set_defaults(run=run_feedback)
     return main_parser
@@ -142,7 +143,7 @@ def run_summary(arguments) -> int:
 def run_feedback(arguments) -> int:
     from .grading import generate_feedback
 
-    files = generate_feedback(_course(arguments), arguments.quiz, arguments.show_hidden_tests)
+    files = generate_feedback(_course(arguments), arguments.quiz, arguments.show_hidden_tests, arguments.student)
     hidden = "included" if arguments.show_hidden_tests else "stripped"
     print(f"{arguments.quiz}: {len(files)} feedback files in {_course(arguments) / 'feedback'} (hidden tests {hidden})")
     return EXIT_OK

@@ -50,7 +50,7 @@ def course_config(course_dir: Path, *, timeout: int | None = None, show_hidden_t
     if show_hidden_tests:
         from nbgrader.converters import GenerateFeedback
 
-        config.GenerateFeedback.preprocessors = list(GenerateFeedback.preprocessors.default_value)
+        config.GenerateFeedback.preprocessors = list(GenerateFeedback.class_traits()["preprocessors"].default())
     return config
 
 

@@ -163,14 +163,15 @@ def export_csv(course_dir: Path, destination: Path) -> Path:
     return destination
 
 
-def generate_feedback(course_dir: Path, quiz_id: str, show_hidden_tests: bool = False) -> list[Path]:
+def generate_feedback(course_dir: Path, quiz_id: str, show_hidden_tests: bool = False,
+                      student_id: str | None = None) -> list[Path]:
     """HTML feedback per student in <course>/feedback/; hidden tests are stripped unless asked for."""
     api = nbgrader_api(course_dir, show_hidden_tests=show_hidden_tests)
-    result = api.generate_feedback(check_quiz_id(quiz_id), force=True)
+    result = api.generate_feedback(check_quiz_id(quiz_id), student_id, force=True)
     if not result["success"]:
         raise QuizCourseError(f"nbgrader could not generate feedback for {quiz_id} ({_last_error_line(result)}). "
                               "Fix: autograde the quiz first.")
-    return sorted((Path(course_dir) / "feedback").glob(f"*/{quiz_id}/*.html"))
+    return sorted((Path(course_dir) / "feedback").glob(f"{student_id or '*'}/{quiz_id}/*.html"))
 
 
 def load_flags(course_dir: Path) -> dict:
