@@ -285,3 +285,30 @@ def test_regrading_a_resubmission_replaces_the_old_grade(graded, tmp_path):
     assert main(["autograde", str(resubmitted), "--course", str(course), "--timeout", str(TIMEOUT_SECONDS)]) == 0
     assert grade_row(course, QUIZ, "wrong_a", []).score == len(QUESTIONS)
     assert grade_row(course, QUIZ, "right_plain", []).score is None
+
+
+@pytest.mark.parametrize("lesson_number", range(1, 6))
+def test_each_quiz_key_passes_its_hidden_tests_and_wrong_answers_fail_them(lesson_number, tmp_path, monkeypatch):
+    """nbgrader's Validator (Python API: `nbgrader validate` exits 0 even on failures) on every source
+    notebook: the instructor's answers pass every test cell; the same notebook with wrong letters fails all."""
+    from nbgrader.validator import Validator
+
+    from course_utils.quiz.course import course_config
+
+    for variable in ("JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+    lesson = load_bank(REPO / "quizzes" / "bank")[lesson_number - 1]
+    source = nbformat.read(REPO / "quizzes" / "source" / lesson.quiz_id / f"{lesson.quiz_id}.ipynb", as_version=4)
+    (tmp_path / "course").mkdir()
+    shutil.copy(REPO / "quizzes" / "nbgrader_config.py", tmp_path / "course")
+    validator = Validator(config=course_config(tmp_path / "course", timeout=TIMEOUT_SECONDS))
+    nbformat.write(source, tmp_path / "key.ipynb")
+    assert validator.validate(str(tmp_path / "key.ipynb")) == {}
+    cells = cells_by_id(source)
+    for question in lesson.questions:
+        wrong = next(letter for letter in "ABCD" if letter != question.answer)
+        cells[f"{question.id}_answer"].source = f'answer_{question.id} = "{wrong}"'
+    nbformat.write(source, tmp_path / "wrong.ipynb")
+    failed = validator.validate(str(tmp_path / "wrong.ipynb"))["failed"]
+    assert len(failed) == len(lesson.questions)
+    assert all("is not the right choice" in failure["raw_error"] for failure in failed)
