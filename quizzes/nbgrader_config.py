@@ -24,3 +24,6 @@ c.Execute.timeout = 30
 # nbgrader 0.9 copies hidden tests into the feedback it generates. Ours hold the answer key, so feedback
 # for students strips them; `course-quiz feedback --show-hidden-tests` restores nbgrader's default.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Kernels that grade: no history file, and no start-up warnings from each of them in the terminal.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]

@@ -168,3 +168,21 @@ def test_release_notebooks_have_answer_cells_format_checks_and_points_only_in_hi
             assert test.source.strip().startswith("#") and "\n" not in test.source.strip()
         # Colab has neither nbgrader nor course_utils: the release must not import them.
         assert not re.search(r"^\s*(import|from)\s+(nbgrader|course_utils)", "\n".join(c.source for c in release.cells), re.M)
+
+
+def test_a_release_notebook_runs_top_to_bottom_as_a_student_would(tmp_path, monkeypatch):
+    """What Colab does: run every cell of the student version, answers filled in (no nbgrader involved)."""
+    from nbclient import NotebookClient
+
+    for variable in ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+    release = nbformat.read(REPO / "quizzes" / "release" / "quiz5" / "quiz5.ipynb", 4)
+    answers = ["b", " C ", "(a)", "d.", "E"]
+    answer_cells = [cell for cell in release.cells if cell.metadata["nbgrader"]["grade_id"].endswith("_answer")]
+    for cell, answer in zip(answer_cells, answers):
+        cell.source = cell.source.replace('= ""', f'= "{answer}"', 1)
+    NotebookClient(release, timeout=60, kernel_name="python3").execute()
+    outputs = [output for cell in release.cells for output in cell.get("outputs", [])]
+    assert not [output for output in outputs if output["output_type"] == "error"]
+    printed = "".join(output.get("text", "") for output in outputs)
+    assert printed.count("format OK") == 4 and "answer_q5 = 'E' cannot be graded" in printed
