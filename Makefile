@@ -32,5 +32,8 @@ test-fast: setup  ## package tests only
 course: setup  ## execute every lesson headless on the default profile into build/
 	$(BIN)/python tools/run_course.py
 
+quizzes: setup  ## regenerate the quiz data and notebooks from quizzes/bank
+	$(BIN)/python -m course_utils.quiz build
+
 clean:
 	rm -rf build .cache

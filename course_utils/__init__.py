@@ -3,6 +3,7 @@
 Lessons call these helpers for set-up, assets, data, metrics and figures; the APIs a lesson teaches
 (`from_pretrained`, `TrainingArguments`, `Trainer`, `BitsAndBytesConfig`, ...) stay in the notebooks.
 """
+from . import quiz
 from .assets import classifier_checkpoint, packaged_path
 from .data import load_rotten_tomatoes, rotten_tomatoes_data_files
 from .errors import CourseError, MissingAssetError
@@ -23,5 +24,5 @@ def causal_lm_checkpoint(rt):
 __all__ = [
     "CourseError", "MissingAssetError", "PROFILES", "Runtime", "cache_dir", "causal_lm_checkpoint",
     "classifier_checkpoint", "compute_metrics", "load_metric", "load_rotten_tomatoes", "output_dir",
-    "packaged_path", "rotten_tomatoes_data_files", "setup",
+    "packaged_path", "quiz", "rotten_tomatoes_data_files", "setup",
 ]

@@ -40,12 +40,12 @@ class ProfileSettings:
 
 PROFILES: dict[str, ProfileSettings] = {
     "ci": ProfileSettings(
-        name="ci", train_examples=256, eval_examples=128, max_length=64, epochs=1, batch_size=16,
-        learning_rate=1e-4, logging_steps=4, lm_train_examples=16, lm_max_length=64, lm_max_steps=2,
+        name="ci", train_examples=96, eval_examples=64, max_length=32, epochs=1, batch_size=16,
+        learning_rate=1e-4, logging_steps=2, lm_train_examples=16, lm_max_length=64, lm_max_steps=2,
         lm_new_tokens=12, description="seconds: tiny subsets and a few steps, to prove the code runs",
     ),
     "cpu": ProfileSettings(
-        name="cpu", train_examples=2000, eval_examples=500, max_length=64, epochs=1, batch_size=16,
+        name="cpu", train_examples=1000, eval_examples=500, max_length=64, epochs=1, batch_size=16,
         learning_rate=1e-4, logging_steps=10, lm_train_examples=200, lm_max_length=128, lm_max_steps=30,
         lm_new_tokens=40, description="minutes on a laptop CPU, with real results",
     ),

@@ -1,4 +1,5 @@
 """Every lesson notebook has the course's form (see tools/check_notebooks.py), and the checker catches faults."""
+import re
 import sys
 from pathlib import Path
 
@@ -35,5 +36,8 @@ def test_checker_reports_outputs_missing_badge_and_corruption(tmp_path, monkeypa
     assert check_notebooks.problems_in(path)[0].startswith("not a valid notebook")
 
 
-def test_there_are_five_lessons():
-    assert [path.name[:2] for path in LESSONS] == ["01", "02", "03", "04", "05"]
+def test_readme_lists_exactly_the_lesson_notebooks():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\| `notebooks/([^`]+\.ipynb)` \|", readme, flags=re.MULTILINE)
+    assert listed == [path.name for path in LESSONS]
+    assert [path.name[:2] for path in LESSONS] == [f"{i:02d}" for i in range(1, len(LESSONS) + 1)]
