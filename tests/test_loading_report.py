@@ -1,0 +1,145 @@
+"""course_utils.loading_report on the installed transformers (5.x in CI), with the real packaged MiniLM.
+
+`loading_scenarios()` is lesson 4's set of loads; tests/test_transformers4.py runs this file as a script under
+transformers 4.57 and checks that the report summaries are the same as here.
+"""
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from course_utils import loading_report
+from course_utils.errors import CourseError
+
+
+def save_wrapped_checkpoint(model, folder: Path, prefix: str = "model.") -> Path:
+    """A checkpoint whose weight names carry a wrapper's prefix (as a training framework's state dict would)."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.save_pretrained(folder)
+    state = {prefix + key: tensor.detach().clone().contiguous() for key, tensor in model.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    return folder
+
+
+def loading_scenarios() -> dict:
+    """Lesson 4's loads of the packaged MiniLM: {name: {"summary", "format", "logged", "log_text"}} plus facts."""
+    import transformers
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
+    from course_utils.assets import packaged_classifier_dir
+
+    base = packaged_classifier_dir()
+    results = {"transformers": transformers.__version__}
+
+    def record(name, load):
+        with loading_report.capture_log(echo=False) as log:
+            model, info = load()
+        report = loading_report.LoadingReport.from_info(info, log.text)
+        results[name] = {"summary": report.summary(), "format": report.logged_format(),
+                         "logged": sorted(report.logged_kinds()), "log_text": log.text,
+                         "newly_initialized": list(report.newly_initialized)}
+        return model, report
+
+    new_head, _ = record("new_head", lambda: AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=2, output_loading_info=True))
+    comparison = loading_report.compare_with_checkpoint(new_head, loading_report.checkpoint_tensors(base))
+    results["comparison"] = {kind: len(keys) for kind, keys in comparison.items()}
+    results["not_in_checkpoint"] = comparison["not_in_checkpoint"]
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = Path(tmp) / "with_head"
+        new_head.save_pretrained(saved)
+        record("same_class", lambda: AutoModelForSequenceClassification.from_pretrained(
+            saved, output_loading_info=True))
+        record("bare_encoder", lambda: AutoModel.from_pretrained(saved, output_loading_info=True))
+        record("three_labels", lambda: AutoModelForSequenceClassification.from_pretrained(
+            saved, num_labels=3, ignore_mismatched_sizes=True, output_loading_info=True))
+        try:
+            AutoModelForSequenceClassification.from_pretrained(saved, num_labels=3)
+            results["three_labels_strict"] = "loaded"
+        except RuntimeError as error:
+            results["three_labels_strict"] = "size mismatch error" if "mismatch" in str(error) else str(error)
+        wrapped = save_wrapped_checkpoint(new_head, Path(tmp) / "wrapped")
+        record("wrapped", lambda: AutoModelForSequenceClassification.from_pretrained(
+            wrapped, output_loading_info=True))
+    return results
+
+
+@pytest.fixture(scope="module")
+def scenarios():
+    return loading_scenarios()
+
+
+def test_new_head_is_reported_missing(scenarios):
+    new_head = scenarios["new_head"]
+    assert new_head["newly_initialized"] == ["classifier.bias", "classifier.weight"]
+    assert new_head["logged"] == ["missing"]
+    assert "classifier.bias, classifier.weight" in new_head["summary"]
+    assert new_head["format"] != "nothing logged"
+
+
+def test_report_agrees_with_the_checkpoint_tensors(scenarios):
+    assert scenarios["comparison"]["changed"] == 0
+    assert scenarios["comparison"]["identical"] > 100  # the whole encoder is the checkpoint's, bit for bit
+    assert sorted(scenarios["not_in_checkpoint"]) == scenarios["new_head"]["newly_initialized"]
+    assert scenarios["comparison"]["unused"] == 0
+
+
+def test_the_other_cases(scenarios):
+    assert scenarios["same_class"]["summary"].startswith("loading report: clean")
+    assert scenarios["same_class"]["format"] == "nothing logged"
+    assert "unexpected 2" in scenarios["bare_encoder"]["summary"]
+    assert "mismatched 2" in scenarios["three_labels"]["summary"]
+    assert scenarios["three_labels"]["logged"] == ["mismatched"]
+    assert scenarios["three_labels_strict"] == "size mismatch error"
+
+
+def test_wrapped_checkpoint_is_a_bug_the_report_catches(scenarios):
+    wrapped = scenarios["wrapped"]
+    assert len(wrapped["newly_initialized"]) > 100  # the whole body would be random
+    report = loading_report.LoadingReport(missing=tuple(wrapped["newly_initialized"]))
+    with pytest.raises(CourseError, match="does not fit this model"):
+        report.require_only_new("classifier.")
+    assert scenarios["new_head"]["newly_initialized"]  # ... while the expected new head passes:
+    loading_report.LoadingReport(missing=tuple(scenarios["new_head"]["newly_initialized"])).require_only_new(
+        "classifier.")
+
+
+def test_summaries_fold_layer_numbers():
+    keys = [f"bert.encoder.layer.{i}.output.dense.weight" for i in range(6)] + ["classifier.bias"]
+    assert loading_report.fold_layers(keys) == ["bert.encoder.layer.#.output.dense.weight (×6)", "classifier.bias"]
+    summary = loading_report.LoadingReport(missing=tuple(keys)).summary(limit=1)
+    assert "missing 7" in summary and "... (1 more)" in summary
+
+
+def test_from_info_accepts_both_versions_shapes_of_data():
+    four = {"missing_keys": ["b", "a"], "unexpected_keys": [], "mismatched_keys": ["c"], "error_msgs": []}
+    five = {"missing_keys": {"a", "b"}, "unexpected_keys": set(), "error_msgs": [],
+            "mismatched_keys": {("c", (2,), (3,))}}
+    assert loading_report.LoadingReport.from_info(four) == loading_report.LoadingReport.from_info(five)
+    with pytest.raises(CourseError, match="output_loading_info=True"):
+        loading_report.LoadingReport.from_info(("model", "info"))
+
+
+def test_capture_log_silences_but_records_and_restores():
+    from transformers.utils import logging as hf_logging
+
+    library = logging.getLogger("transformers")
+    handlers, level = list(library.handlers), library.level
+    hf_logging.set_verbosity_error()
+    try:
+        with loading_report.capture_log(echo=False) as log:
+            hf_logging.get_logger("transformers.modeling_utils").warning("Some weights of X were not used")
+        assert "Some weights of X" in log.text  # recorded although the notebook silenced warnings
+        assert library.handlers == handlers and library.level == logging.ERROR
+    finally:
+        hf_logging.set_verbosity_warning()
+        library.setLevel(level)
+
+
+if __name__ == "__main__":  # tests/test_transformers4.py runs this under transformers 4.x
+    json.dump(loading_scenarios(), sys.stdout)
