@@ -15,17 +15,6 @@ from course_utils import loading_report
 from course_utils.errors import CourseError
 
 
-def save_wrapped_checkpoint(model, folder: Path, prefix: str = "model.") -> Path:
-    """A checkpoint whose weight names carry a wrapper's prefix (as a training framework's state dict would)."""
-    from safetensors.torch import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    model.config.save_pretrained(folder)
-    state = {prefix + key: tensor.detach().clone().contiguous() for key, tensor in model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
-    return folder
-
-
 def loading_scenarios() -> dict:
     """Lesson 4's loads of the packaged MiniLM: {name: {"summary", "format", "logged", "log_text"}} plus facts."""
     import transformers
@@ -63,7 +52,7 @@ def loading_scenarios() -> dict:
             results["three_labels_strict"] = "loaded"
         except RuntimeError as error:
             results["three_labels_strict"] = "size mismatch error" if "mismatch" in str(error) else str(error)
-        wrapped = save_wrapped_checkpoint(new_head, Path(tmp) / "wrapped")
+        wrapped = loading_report.save_with_prefix(new_head, Path(tmp) / "wrapped")
         record("wrapped", lambda: AutoModelForSequenceClassification.from_pretrained(
             wrapped, output_loading_info=True))
     return results

@@ -1,0 +1,47 @@
+"""Small numbers and subsets the training lessons share (the Trainer calls themselves stay in the notebooks)."""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+
+def take(split, n: int | None, seed: int = 42):
+    """A reproducible random subset of `n` rows of a `datasets.Dataset` (`None` or too large: all rows, shuffled)."""
+    shuffled = split.shuffle(seed=seed)
+    if n is None or n >= len(shuffled):
+        return shuffled
+    return shuffled.select(range(n))
+
+
+def majority_baseline(train_labels: Sequence[int], eval_labels: Sequence[int], positive: int = 1) -> dict:
+    """Always predict the most frequent training label; score it on `eval_labels`.
+
+    Returns the label, its accuracy and the F1 of the `positive` class (0 when the majority is the other class).
+    """
+    if not len(train_labels) or not len(eval_labels):
+        raise ValueError("majority_baseline needs at least one training and one evaluation label")
+    counts = Counter(int(label) for label in train_labels)
+    majority = max(sorted(counts), key=lambda label: counts[label])  # ties: the smaller label, deterministically
+    hits = sum(int(label) == majority for label in eval_labels)
+    accuracy = hits / len(eval_labels)
+    if majority == positive:
+        precision = accuracy  # every prediction is positive: precision = share of positives
+        f1 = 2 * precision / (precision + 1) if precision else 0.0
+    else:
+        f1 = 0.0
+    return {"label": majority, "accuracy": accuracy, "f1": f1}
+
+
+def steps_per_epoch(n_examples: int, per_device_batch_size: int, accumulation: int = 1, devices: int = 1) -> int:
+    """Optimizer steps in one epoch, as Trainer counts them (the last, partial batch still makes a step)."""
+    if min(n_examples, per_device_batch_size, accumulation, devices) < 1:
+        raise ValueError("examples, batch size, accumulation and devices must all be at least 1")
+    batches_per_device = math.ceil(n_examples / (per_device_batch_size * devices))
+    return max(1, math.ceil(batches_per_device / accumulation))
+
+
+def interval_for(total_steps: int, points: int = 6) -> int:
+    """Logging/evaluation interval (in steps) that gives about `points` points over `total_steps` (at least 1)."""
+    return max(1, total_steps // max(1, points))
+
