@@ -106,3 +106,105 @@ def format_bytes(n: float) -> str:
             return f"{sign}{n:.0f} {unit}" if unit == "B" else f"{sign}{n:.1f} {unit}"
         n /= 1000
     raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Loading in a fresh process: clean numbers for process memory
+# --------------------------------------------------------------------------------------------------------------
+# Inside a notebook, process memory mixes every earlier load (the allocator keeps freed memory, safetensors maps
+# files lazily, libraries are imported once). One fresh Python process per load gives a clean figure.
+PROBE_PROMPT = "What is the capital of France?"
+
+
+def quantization_backend() -> str:
+    """The installed bitsandbytes version; CourseError naming the install command if it is missing or broken."""
+    from .errors import CourseError
+
+    try:
+        import bitsandbytes
+    except Exception as error:  # ImportError, or a broken native library raising something else
+        raise CourseError(
+            f"8-bit and 4-bit loading need bitsandbytes, which could not be imported ({type(error).__name__}: "
+            f"{error}).\nFix: run  pip install 'bitsandbytes>=0.45'  (0.45+ also runs on a CPU), then restart "
+            "the kernel."
+        ) from None
+    return bitsandbytes.__version__
+
+
+def load_in_fresh_process(checkpoint: str, quantization_config=None, dtype: str = "float32",
+                          device_map: str | None = None, timeout: float = 900) -> dict:
+    """Load `checkpoint` in a new Python process, exactly as `AutoModelForCausalLM.from_pretrained(checkpoint,
+    dtype=..., quantization_config=..., device_map=...)` would, generate a few tokens, and report what it cost.
+
+    `quantization_config` is a `BitsAndBytesConfig` (or None for full precision): the same object the notebook
+    built, passed on as its dict. Returns load_seconds, footprint_bytes (`get_memory_footprint()`),
+    rss_after_load_bytes, peak_rss_bytes (the process's high-water mark, load and generation included) and,
+    on a GPU, peak_cuda_bytes.
+    """
+    import json
+    import subprocess
+    import sys
+
+    from .errors import CourseError
+
+    request = {"checkpoint": str(checkpoint), "dtype": dtype, "device_map": device_map,
+               "quantization_config": quantization_config.to_dict() if quantization_config is not None else None}
+    result = subprocess.run([sys.executable, "-m", "course_utils.memory"], input=json.dumps(request),
+                            capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        output = (result.stderr or result.stdout).strip().splitlines()
+        error = output[-1] if output else "no output"  # the exception line, not the whole traceback
+        raise CourseError(f"Loading {checkpoint} in a fresh process failed: {error}\n"
+                          "Fix: run the same from_pretrained call in the notebook to see the full error.")
+    return json.loads(lines[-1])
+
+
+def _peak_rss_bytes() -> int:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, kilobytes on Linux
+
+
+def _probe(request: dict) -> dict:
+    """The child side of `load_in_fresh_process`."""
+    import logging
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    kwargs = {"dtype": getattr(torch, request["dtype"])}
+    if request.get("quantization_config"):
+        quantization_backend()
+        kwargs["quantization_config"] = BitsAndBytesConfig.from_dict(request["quantization_config"])
+    if request.get("device_map"):
+        kwargs["device_map"] = request["device_map"]
+    tokenizer = AutoTokenizer.from_pretrained(request["checkpoint"])
+    rss_before = process_rss_bytes()
+    start = time.perf_counter()
+    model = AutoModelForCausalLM.from_pretrained(request["checkpoint"], **kwargs)
+    load_seconds = time.perf_counter() - start
+    rss_after_load = process_rss_bytes()
+    batch = tokenizer.apply_chat_template([{"role": "user", "content": PROBE_PROMPT}], add_generation_prompt=True,
+                                          return_tensors="pt", return_dict=True).to(model.device)
+    with torch.no_grad():
+        model.generate(**batch, max_new_tokens=4, do_sample=False)
+    report = {"load_seconds": load_seconds, "footprint_bytes": model.get_memory_footprint(),
+              "rss_before_load_bytes": rss_before, "rss_after_load_bytes": rss_after_load,
+              "peak_rss_bytes": _peak_rss_bytes()}
+    if torch.cuda.is_available():
+        report["peak_cuda_bytes"] = torch.cuda.max_memory_allocated()
+    return report
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(json.dumps(_probe(json.loads(sys.stdin.read()))), flush=True)

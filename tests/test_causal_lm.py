@@ -184,3 +184,27 @@ def test_instruction_pairs_subset_is_seeded():
     assert len(first) == 20
     assert first["prompt"] == causal_lm.load_instruction_pairs(n=20, seed=1)["prompt"]
     assert first["prompt"] != causal_lm.load_instruction_pairs(n=20, seed=2)["prompt"]
+
+
+@pytest.mark.slow
+def test_mean_loss_matches_the_models_own_loss_and_ignores_padding(conversion):
+    """mean_loss is the token-weighted average of the model's loss: padding a batch must not change it."""
+    from datasets import Dataset
+    from transformers import DataCollatorForLanguageModeling
+
+    tokenizer = AutoTokenizer.from_pretrained(conversion["folder"])
+    model = AutoModelForCausalLM.from_pretrained(conversion["folder"])
+    texts = ["Hello, how are you today?", "The capital of France is Paris, a city on the Seine river."]
+    data = Dataset.from_dict(dict(tokenizer(texts)))
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+    one_by_one = [causal_lm.mean_loss(model, data.select([i]), collator, batch_size=1) for i in range(2)]
+    with torch.no_grad():  # the model's own loss on each text alone
+        own = [float(model(**tokenizer(text, return_tensors="pt"), labels=tokenizer(text, return_tensors="pt")
+                           ["input_ids"]).loss) for text in texts]
+    assert one_by_one == pytest.approx(own, rel=1e-4)
+    predicted = [len(ids) - 1 for ids in data["input_ids"]]
+    weighted = sum(loss * n for loss, n in zip(own, predicted)) / sum(predicted)
+    assert causal_lm.mean_loss(model, data, collator, batch_size=2) == pytest.approx(weighted, rel=1e-4)
+    assert model.training is False
+    with pytest.raises(ValueError, match="at least one"):
+        causal_lm.mean_loss(model, data.select([]), collator)

@@ -74,3 +74,40 @@ def test_nf4_footprint_only_shrinks_the_linear_layers():
     tokens = {"input_ids": torch.tensor([[101, 2307, 2143, 102]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
     with torch.no_grad():
         assert model(**tokens).logits.shape == (1, 2)
+
+
+def test_quantization_backend_reports_the_version_or_the_install_command(monkeypatch):
+    import sys
+
+    from course_utils.errors import CourseError
+
+    assert memory.quantization_backend().count(".") >= 1  # bitsandbytes is in the quant extra CI installs
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # what Python does for a package that is not installed
+    with pytest.raises(CourseError, match=r"pip install 'bitsandbytes>=0\.45'"):
+        memory.quantization_backend()
+
+
+@pytest.mark.slow
+def test_fresh_process_load_reports_footprint_and_process_memory():
+    """Lesson 5's process-memory column: the child reloads the notebook's config object and measures it."""
+    from course_utils.causal_lm import converted_model_dir
+
+    folder = converted_model_dir()
+    full = memory.load_in_fresh_process(folder)
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                bnb_4bit_compute_dtype=torch.float32)
+    nf4 = memory.load_in_fresh_process(folder, config)
+    assert full["footprint_bytes"] == pytest.approx(memory.estimate_model_bytes(134_515_008, "fp32"), rel=0.001)
+    # the embedding (28.3M parameters, tied to the output layer) stays float32: 3-3.5x, not 8x
+    assert 3.0 < full["footprint_bytes"] / nf4["footprint_bytes"] < 3.5
+    for report in (full, nf4):
+        assert report["load_seconds"] > 0
+        assert report["peak_rss_bytes"] >= report["rss_after_load_bytes"] > report["rss_before_load_bytes"] > 0
+    assert full["peak_rss_bytes"] - full["rss_before_load_bytes"] > full["footprint_bytes"] * 0.9  # weights touched
+
+
+def test_fresh_process_load_failure_says_what_to_do(tmp_path):
+    from course_utils.errors import CourseError
+
+    with pytest.raises(CourseError, match=r"fresh process failed: OSError: .*no-such-model.*\nFix: run the same from_pretrained"):
+        memory.load_in_fresh_process(tmp_path / "no-such-model", timeout=300)
