@@ -122,7 +122,10 @@ class QuizWidget:
             return
         outcome = feedback(self.lesson_id, question_id, letter)
         self.results[question_id] = outcome.is_right
-        mark = "&#9989;" if outcome.is_right else "&#10060;"
+        # Heavy check / ballot X (U+2714, U+2718) are in common text fonts; emoji marks show as empty boxes
+        # where no emoji font is installed (headless browsers, minimal Linux desktops).
+        mark = ('<b style="color:#1a7f37">&#10004;</b>' if outcome.is_right
+                else '<b style="color:#cf222e">&#10008;</b>')
         result.value = f"{mark} {html.escape(outcome.message)}"
         self._update_score()
 
