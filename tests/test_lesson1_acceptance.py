@@ -40,6 +40,9 @@ def test_pretrained_start_beats_scratch_and_majority_on_cpu_profile(tmp_path, mo
     measured = results["measured"]
     assert measured["profile"] == "cpu"
     summary = json.dumps({key: value for key, value in measured.items() if key != "data_fractions"}, indent=1)
+    kept = ROOT / "build" / "acceptance"  # the measured numbers outlive the temporary folder (gitignored)
+    kept.mkdir(parents=True, exist_ok=True)
+    (kept / "lesson1_cpu.json").write_text(json.dumps(dict(measured, minutes=minutes), indent=1), encoding="utf-8")
     print(f"lesson 1 on the cpu profile ran in {minutes:.1f} min:\n{summary}\n"
           f"data fractions: {json.dumps(measured['data_fractions'], indent=1)}")
 
