@@ -8,6 +8,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
+def _detached(figure):
+    """Close `figure` in pyplot and return it: the notebook shows it once (display() or the cell's value), and
+    Jupyter's inline backend does not show it a second time at the end of the cell."""
+    plt.close(figure)
+    return figure
+
+
 def history_series(log_history: Sequence[Mapping], key: str) -> tuple[list[float], list[float]]:
     """(steps, values) of one logged quantity, e.g. 'loss', 'eval_loss' or 'eval_f1', from `trainer.state.log_history`."""
     points = [(entry["step"], entry[key]) for entry in log_history if key in entry and "step" in entry]
@@ -34,7 +41,7 @@ def plot_learning_curves(histories: Mapping[str, Sequence[Mapping]], metric: str
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    return figure
+    return _detached(figure)
 
 
 def plot_confusion_matrix(references, predictions, label_names: Sequence[str] = ("neg", "pos"), title: str = ""):
@@ -53,7 +60,7 @@ def plot_confusion_matrix(references, predictions, label_names: Sequence[str] = 
              xlabel="predicted", ylabel="true", title=title or "Confusion matrix")
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
-    return figure
+    return _detached(figure)
 
 
 def plot_bars(values: Mapping[str, float], ylabel: str, title: str = "", fmt: str = "{:.1f}"):
@@ -64,7 +71,7 @@ def plot_bars(values: Mapping[str, float], ylabel: str, title: str = "", fmt: st
     axes.set(ylabel=ylabel, title=title)
     axes.margins(y=0.15)
     figure.tight_layout()
-    return figure
+    return _detached(figure)
 
 
 def plot_memory_bars(megabytes: Mapping[str, float], title: str = "Model memory"):

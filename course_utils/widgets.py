@@ -49,6 +49,8 @@ def plot_lr_schedules(schedules: dict[str, list[float]], title: str = "Learning-
     """One line per named schedule (learning rate against optimizer step); returns the Figure."""
     import matplotlib.pyplot as plt
 
+    from .plots import _detached
+
     figure, axes = plt.subplots(figsize=(7, 3.4))
     for name, rates in schedules.items():
         axes.plot(range(len(rates)), rates, label=name)
@@ -59,7 +61,7 @@ def plot_lr_schedules(schedules: dict[str, list[float]], title: str = "Learning-
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
     figure.tight_layout()
-    return figure
+    return _detached(figure)
 
 
 def describe_plan(plan: dict, devices: int) -> str:
@@ -77,7 +79,6 @@ def schedule_explorer(n_examples: int, epochs: float = 1.0, learning_rate: float
     the default plot statically as well.
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
     from IPython.display import display
 
     controls = {
@@ -100,7 +101,6 @@ def schedule_explorer(n_examples: int, epochs: float = 1.0, learning_rate: float
             output.clear_output(wait=True)
             figure = plot_lr_schedules({values["scheduler"]: rates}, warmup_steps=plan["warmup_steps"])
             display(figure)
-            plt.close(figure)
 
     for control in controls.values():
         control.observe(redraw, names="value")
