@@ -161,11 +161,23 @@ def load_in_fresh_process(checkpoint: str, quantization_config=None, dtype: str 
 
 
 def _peak_rss_bytes() -> int:
+    """This process's resident-memory high-water mark.
+
+    On Linux, VmHWM from /proc: getrusage's ru_maxrss is carried over from the parent across fork and exec, so a
+    child of a 2 GB notebook kernel would report at least 2 GB whatever it did.
+    """
     import resource
     import sys
 
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, kilobytes on Linux
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, kilobytes elsewhere
 
 
 def _probe(request: dict) -> dict:

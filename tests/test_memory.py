@@ -115,3 +115,15 @@ def test_fresh_process_load_failure_says_what_to_do(tmp_path):
 
     with pytest.raises(CourseError, match=r"fresh process failed: OSError: .*no-such-model.*\nFix: run the same from_pretrained"):
         memory.load_in_fresh_process(tmp_path / "no-such-model", timeout=300)
+
+
+def test_a_childs_peak_memory_is_its_own_not_its_parents():
+    """load_in_fresh_process runs from a notebook kernel that may hold gigabytes: the child must not report them."""
+    import subprocess
+    import sys
+
+    ballast = torch.ones(600_000_000, dtype=torch.uint8)  # 600 MB touched in this (the parent) process
+    child = "from course_utils.memory import _peak_rss_bytes; print(_peak_rss_bytes())"
+    peak = int(subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout)
+    del ballast
+    assert 1_000_000 < peak < 400_000_000
