@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM ?= false
 .PHONY: setup lab test test-fast course bench quizzes clean
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml tools/setup_env.sh
+$(STAMP): pyproject.toml quizzes/pyproject.toml tools/setup_env.sh
 	VENV=$(VENV) PYTHON=$(PYTHON) tools/setup_env.sh
 	touch $@
 
@@ -33,10 +33,10 @@ course: setup  ## execute every lesson headless on the default profile into buil
 	$(BIN)/python tools/run_course.py
 
 bench: setup  ## measure the course on this machine: table + build/bench/bench.json (BENCH_ARGS="--skip-test-command" ...)
-	$(BIN)/python -m course_utils.bench $(BENCH_ARGS)
+	$(BIN)/python -m course_dev.bench $(BENCH_ARGS)
 
 quizzes: setup  ## regenerate the quiz data and notebooks from quizzes/bank
-	$(BIN)/python -m course_utils.quiz build
+	$(BIN)/course-quiz build
 
 clean:
 	rm -rf build .cache

@@ -3,6 +3,7 @@
 Lessons call these helpers for set-up, assets, data, metrics and figures; the APIs a lesson teaches
 (`from_pretrained`, `TrainingArguments`, `Trainer`, `BitsAndBytesConfig`, ...) stay in the notebooks.
 """
+
 from . import quiz
 from .assets import classifier_checkpoint, packaged_path
 from .data import load_rotten_tomatoes, rotten_tomatoes_data_files
@@ -22,7 +23,19 @@ def causal_lm_checkpoint(rt):
 
 
 __all__ = [
-    "CourseError", "MissingAssetError", "PROFILES", "Runtime", "cache_dir", "causal_lm_checkpoint",
-    "classifier_checkpoint", "compute_metrics", "load_metric", "load_rotten_tomatoes", "output_dir",
-    "packaged_path", "quiz", "rotten_tomatoes_data_files", "setup",
+    "CourseError",
+    "MissingAssetError",
+    "PROFILES",
+    "Runtime",
+    "cache_dir",
+    "causal_lm_checkpoint",
+    "classifier_checkpoint",
+    "compute_metrics",
+    "load_metric",
+    "load_rotten_tomatoes",
+    "output_dir",
+    "packaged_path",
+    "quiz",
+    "rotten_tomatoes_data_files",
+    "setup",
 ]

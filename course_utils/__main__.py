@@ -1,4 +1,5 @@
 """`python -m course_utils doctor`: what the course found on this machine, and what to install if anything is missing."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,8 +9,18 @@ import sys
 from .assets import PACKAGED_ASSETS, check_assets
 from .paths import cache_dir
 
-CORE_PACKAGES = ("torch", "transformers", "datasets", "evaluate", "accelerate", "bitsandbytes", "peft",
-                 "ipywidgets", "jupyterlab", "nbgrader")
+CORE_PACKAGES = (
+    "torch",
+    "transformers",
+    "datasets",
+    "evaluate",
+    "accelerate",
+    "bitsandbytes",
+    "peft",
+    "ipywidgets",
+    "jupyterlab",
+    "nbgrader",
+)
 
 
 def installed_version(distribution: str) -> str | None:

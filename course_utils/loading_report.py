@@ -14,6 +14,7 @@ differently:
 differences (lists in 4.x, sets in 5.x; 5.x adds the two shapes to each mismatched key). `LoadingReport` reads
 either into one form, and `capture_log()` records the text the library logged (optionally without printing it).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,11 +61,13 @@ class LoadingReport:
     log_text: str = field(default="", compare=False)
 
     @classmethod
-    def from_info(cls, info: dict, log_text: str = "") -> "LoadingReport":
+    def from_info(cls, info: dict, log_text: str = "") -> LoadingReport:
         """From the dict `from_pretrained(..., output_loading_info=True)` returns (4.x or 5.x)."""
         if not isinstance(info, dict) or not set(KINDS) <= {key.removesuffix("_keys") for key in info}:
-            raise CourseError("That is not a loading-info dict. Fix: call "
-                              "`model, info = from_pretrained(..., output_loading_info=True)` and pass `info`.")
+            raise CourseError(
+                "That is not a loading-info dict. Fix: call "
+                "`model, info = from_pretrained(..., output_loading_info=True)` and pass `info`."
+            )
         return cls(*(_key_names(info.get(f"{kind}_keys")) for kind in KINDS), log_text=log_text)
 
     @property
@@ -111,7 +114,7 @@ class LoadingReport:
             found.add("mismatched")
         return found
 
-    def require_only_new(self, *prefixes: str) -> "LoadingReport":
+    def require_only_new(self, *prefixes: str) -> LoadingReport:
         """Raise unless the only new or unused weights start with one of `prefixes` (e.g. "classifier.").
 
         Use it whenever you silence the loading messages: the warning you expect (a new head) passes, a real
@@ -185,8 +188,10 @@ def checkpoint_tensors(checkpoint: str | Path) -> dict:
         try:
             files = [Path(hf_hub_download(str(checkpoint), "model.safetensors"))]
         except Exception as error:
-            raise CourseError(f"Could not download model.safetensors of {checkpoint} ({type(error).__name__}). "
-                              "Fix: check the name and your network, or pass a local folder.") from error
+            raise CourseError(
+                f"Could not download model.safetensors of {checkpoint} ({type(error).__name__}). "
+                "Fix: check the name and your network, or pass a local folder."
+            ) from error
     if not files:
         raise CourseError(f"{folder} holds no .safetensors file. Fix: save it with `model.save_pretrained(folder)`.")
     tensors = {}
@@ -199,7 +204,7 @@ def _checkpoint_name(model_key: str, stored: dict, prefix: str) -> str | None:
     """The checkpoint's name for one model weight: the same name, without or with the base-model prefix."""
     candidates = [model_key]
     if prefix and model_key.startswith(prefix + "."):
-        candidates.append(model_key[len(prefix) + 1:])  # a bare encoder checkpoint (e.g. sentence-transformers)
+        candidates.append(model_key[len(prefix) + 1 :])  # a bare encoder checkpoint (e.g. sentence-transformers)
     elif prefix:
         candidates.append(f"{prefix}.{model_key}")  # a task checkpoint loaded into the bare encoder
     for name in list(candidates):  # very old checkpoints call LayerNorm weight/bias gamma/beta

@@ -8,6 +8,7 @@ The arithmetic behind 4-bit NF4 (bitsandbytes, QLoRA):
 So NF4 costs ≈ 4.5 bits/param, or ≈ 4.127 bits/param with double quantization, instead of 32 (float32).
 Layers that stay unquantized (embeddings, norms, the LM head or a classifier head) keep their own dtype.
 """
+
 from __future__ import annotations
 
 import gc
@@ -131,8 +132,13 @@ def quantization_backend() -> str:
     return bitsandbytes.__version__
 
 
-def load_in_fresh_process(checkpoint: str, quantization_config=None, dtype: str = "float32",
-                          device_map: str | None = None, timeout: float = 900) -> dict:
+def load_in_fresh_process(
+    checkpoint: str,
+    quantization_config=None,
+    dtype: str = "float32",
+    device_map: str | None = None,
+    timeout: float = 900,
+) -> dict:
     """Load `checkpoint` in a new Python process, exactly as `AutoModelForCausalLM.from_pretrained(checkpoint,
     dtype=..., quantization_config=..., device_map=...)` would, generate a few tokens, and report what it cost.
 
@@ -147,16 +153,27 @@ def load_in_fresh_process(checkpoint: str, quantization_config=None, dtype: str 
 
     from .errors import CourseError
 
-    request = {"checkpoint": str(checkpoint), "dtype": dtype, "device_map": device_map,
-               "quantization_config": quantization_config.to_dict() if quantization_config is not None else None}
-    result = subprocess.run([sys.executable, "-m", "course_utils.memory"], input=json.dumps(request),
-                            capture_output=True, text=True, timeout=timeout)
+    request = {
+        "checkpoint": str(checkpoint),
+        "dtype": dtype,
+        "device_map": device_map,
+        "quantization_config": quantization_config.to_dict() if quantization_config is not None else None,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "course_utils.memory"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         output = (result.stderr or result.stdout).strip().splitlines()
         error = output[-1] if output else "no output"  # the exception line, not the whole traceback
-        raise CourseError(f"Loading {checkpoint} in a fresh process failed: {error}\n"
-                          "Fix: run the same from_pretrained call in the notebook to see the full error.")
+        raise CourseError(
+            f"Loading {checkpoint} in a fresh process failed: {error}\n"
+            "Fix: run the same from_pretrained call in the notebook to see the full error."
+        )
     return json.loads(lines[-1])
 
 
@@ -203,13 +220,18 @@ def _probe(request: dict) -> dict:
     model = AutoModelForCausalLM.from_pretrained(request["checkpoint"], **kwargs)
     load_seconds = time.perf_counter() - start
     rss_after_load = process_rss_bytes()
-    batch = tokenizer.apply_chat_template([{"role": "user", "content": PROBE_PROMPT}], add_generation_prompt=True,
-                                          return_tensors="pt", return_dict=True).to(model.device)
+    batch = tokenizer.apply_chat_template(
+        [{"role": "user", "content": PROBE_PROMPT}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+    ).to(model.device)
     with torch.no_grad():
         model.generate(**batch, max_new_tokens=4, do_sample=False)
-    report = {"load_seconds": load_seconds, "footprint_bytes": model.get_memory_footprint(),
-              "rss_before_load_bytes": rss_before, "rss_after_load_bytes": rss_after_load,
-              "peak_rss_bytes": _peak_rss_bytes()}
+    report = {
+        "load_seconds": load_seconds,
+        "footprint_bytes": model.get_memory_footprint(),
+        "rss_before_load_bytes": rss_before,
+        "rss_after_load_bytes": rss_after_load,
+        "peak_rss_bytes": _peak_rss_bytes(),
+    }
     if torch.cuda.is_available():
         report["peak_cuda_bytes"] = torch.cuda.max_memory_allocated()
     return report

@@ -3,6 +3,7 @@
 The metric scripts ship inside this package (`metric_modules/`), so `evaluate.load` gets a local path instead of
 a Hub name: the same call students make online with `evaluate.load("f1")`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Where the course keeps its caches: inside the project, never scattered in the home directory."""
+
 from __future__ import annotations
 
 import os

@@ -1,8 +1,8 @@
 """The figures several lessons share. Each function draws one figure and returns it (notebooks display it)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -56,8 +56,15 @@ def plot_confusion_matrix(references, predictions, label_names: Sequence[str] = 
         for column in range(size):
             colour = "white" if counts[row, column] > counts.max() / 2 else "black"
             axes.text(column, row, str(counts[row, column]), ha="center", va="center", color=colour)
-    axes.set(xticks=range(size), yticks=range(size), xticklabels=label_names, yticklabels=label_names,
-             xlabel="predicted", ylabel="true", title=title or "Confusion matrix")
+    axes.set(
+        xticks=range(size),
+        yticks=range(size),
+        xticklabels=label_names,
+        yticklabels=label_names,
+        xlabel="predicted",
+        ylabel="true",
+        title=title or "Confusion matrix",
+    )
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
     return _detached(figure)

@@ -1,4 +1,5 @@
 """A lesson's headline results: printed for the student, saved as JSON for `make course` and the tests."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,11 @@ def record_results(lesson: str, headline: str, **measured) -> dict:
     payload = {"lesson": lesson, "headline": headline, "measured": measured, "saved_at": time.time()}
     results_file(lesson).write_text(json.dumps(payload, indent=2, default=float))
     value = measured[headline]
-    print(f"Headline for {lesson}: {headline} = {value:.4g}" if isinstance(value, float) else
-          f"Headline for {lesson}: {headline} = {value}")
+    print(
+        f"Headline for {lesson}: {headline} = {value:.4g}"
+        if isinstance(value, float)
+        else f"Headline for {lesson}: {headline} = {value}"
+    )
     return payload
 
 

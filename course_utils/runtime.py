@@ -4,6 +4,7 @@
 Hugging Face Hub is reachable (quickly, never the 45 s hang of a blocked download), picks a profile, seeds
 every random generator and sets CPU threads.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,19 +41,49 @@ class ProfileSettings:
 
 PROFILES: dict[str, ProfileSettings] = {
     "ci": ProfileSettings(
-        name="ci", train_examples=96, eval_examples=64, max_length=32, epochs=1, batch_size=16,
-        learning_rate=1e-4, logging_steps=2, lm_train_examples=16, lm_max_length=64, lm_max_steps=2,
-        lm_new_tokens=12, description="seconds: tiny subsets and a few steps, to prove the code runs",
+        name="ci",
+        train_examples=96,
+        eval_examples=64,
+        max_length=32,
+        epochs=1,
+        batch_size=16,
+        learning_rate=1e-4,
+        logging_steps=2,
+        lm_train_examples=16,
+        lm_max_length=64,
+        lm_max_steps=2,
+        lm_new_tokens=12,
+        description="seconds: tiny subsets and a few steps, to prove the code runs",
     ),
     "cpu": ProfileSettings(
-        name="cpu", train_examples=1000, eval_examples=500, max_length=64, epochs=1, batch_size=16,
-        learning_rate=1e-4, logging_steps=10, lm_train_examples=200, lm_max_length=128, lm_max_steps=30,
-        lm_new_tokens=40, description="minutes on a laptop CPU, with real results",
+        name="cpu",
+        train_examples=1000,
+        eval_examples=500,
+        max_length=64,
+        epochs=1,
+        batch_size=16,
+        learning_rate=1e-4,
+        logging_steps=10,
+        lm_train_examples=200,
+        lm_max_length=128,
+        lm_max_steps=30,
+        lm_new_tokens=40,
+        description="minutes on a laptop CPU, with real results",
     ),
     "gpu": ProfileSettings(
-        name="gpu", train_examples=None, eval_examples=None, max_length=128, epochs=1, batch_size=16,
-        learning_rate=2e-5, logging_steps=50, lm_train_examples=2000, lm_max_length=256, lm_max_steps=200,
-        lm_new_tokens=64, description="the seed book's full-size runs on a Colab GPU",
+        name="gpu",
+        train_examples=None,
+        eval_examples=None,
+        max_length=128,
+        epochs=1,
+        batch_size=16,
+        learning_rate=2e-5,
+        logging_steps=50,
+        lm_train_examples=2000,
+        lm_max_length=256,
+        lm_max_steps=200,
+        lm_new_tokens=64,
+        description="the seed book's full-size runs on a Colab GPU",
     ),
 }
 
@@ -99,7 +130,10 @@ def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> tuple[bool, str]:
     if outcome.get("ok"):
         return True, "huggingface.co answered"
     reason = outcome.get("error") or f"no answer within {timeout:.0f} s"
-    return False, f"huggingface.co is unreachable ({type(reason).__name__ if isinstance(reason, Exception) else reason})"
+    return (
+        False,
+        f"huggingface.co is unreachable ({type(reason).__name__ if isinstance(reason, Exception) else reason})",
+    )
 
 
 def go_offline() -> None:
@@ -215,8 +249,15 @@ def setup(seed: int = 42, verbose: bool = True) -> Runtime:
     threads = set_threads()
     set_seed(seed)
     runtime = Runtime(
-        profile=profile, profile_reason=profile_reason, hub_online=online, hub_reason=hub_reason,
-        has_cuda=cuda, in_colab=in_colab(), in_ci=in_ci(), threads=threads, seed=seed,
+        profile=profile,
+        profile_reason=profile_reason,
+        hub_online=online,
+        hub_reason=hub_reason,
+        has_cuda=cuda,
+        in_colab=in_colab(),
+        in_ci=in_ci(),
+        threads=threads,
+        seed=seed,
         settings=PROFILES[profile],
     )
     if verbose:

@@ -1,4 +1,5 @@
 """Small numbers and subsets the training lessons share (the Trainer calls themselves stay in the notebooks)."""
+
 from __future__ import annotations
 
 import math
@@ -44,4 +45,3 @@ def steps_per_epoch(n_examples: int, per_device_batch_size: int, accumulation: i
 def interval_for(total_steps: int, points: int = 6) -> int:
     """Logging/evaluation interval (in steps) that gives about `points` points over `total_steps` (at least 1)."""
     return max(1, total_steps // max(1, points))
-

@@ -3,6 +3,7 @@
 The arithmetic and the schedule are plain functions (tested); `schedule_explorer()` only wires them to sliders.
 The schedule comes from a real `torch.optim.AdamW` driven by `transformers.get_scheduler`, as inside `Trainer`.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,14 @@ from .training import steps_per_epoch
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup", "polynomial", "inverse_sqrt")
 
 
-def batch_plan(n_examples: int, per_device_batch_size: int, accumulation: int = 1, devices: int = 1,
-               epochs: float = 1.0, warmup_ratio: float = 0.0) -> dict:
+def batch_plan(
+    n_examples: int,
+    per_device_batch_size: int,
+    accumulation: int = 1,
+    devices: int = 1,
+    epochs: float = 1.0,
+    warmup_ratio: float = 0.0,
+) -> dict:
     """Effective batch size, optimizer steps per epoch and in total, and warmup steps (as `Trainer` rounds them)."""
     if not 0 <= warmup_ratio < 1:
         raise ValueError("warmup_ratio must be in [0, 1)")
@@ -29,7 +36,9 @@ def batch_plan(n_examples: int, per_device_batch_size: int, accumulation: int = 
     }
 
 
-def lr_schedule(scheduler_type: str, total_steps: int, warmup_steps: int = 0, learning_rate: float = 1e-4) -> list[float]:
+def lr_schedule(
+    scheduler_type: str, total_steps: int, warmup_steps: int = 0, learning_rate: float = 1e-4
+) -> list[float]:
     """The learning rate at each of `total_steps` optimizer steps, read from a real optimizer and scheduler."""
     import torch
     from transformers import get_scheduler
@@ -93,8 +102,14 @@ def schedule_explorer(n_examples: int, epochs: float = 1.0, learning_rate: float
 
     def redraw(*_):
         values = {name: control.value for name, control in controls.items()}
-        plan = batch_plan(n_examples, values["per_device_batch_size"], values["accumulation"], values["devices"],
-                          epochs, values["warmup_ratio"])
+        plan = batch_plan(
+            n_examples,
+            values["per_device_batch_size"],
+            values["accumulation"],
+            values["devices"],
+            epochs,
+            values["warmup_ratio"],
+        )
         summary.value = f"<b>{n_examples} examples, {epochs:g} epoch(s):</b> {describe_plan(plan, values['devices'])}"
         rates = lr_schedule(values["scheduler"], plan["total_steps"], plan["warmup_steps"], learning_rate)
         with output:
@@ -105,5 +120,6 @@ def schedule_explorer(n_examples: int, epochs: float = 1.0, learning_rate: float
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]),
-                         summary, output])
+    return widgets.VBox(
+        [widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]), summary, output]
+    )

@@ -1,8 +1,9 @@
 """nbgrader configuration of the course's quizzes (quiz1 .. quiz5, generated from quizzes/bank/).
 
-Run nbgrader through `python -m course_utils.quiz ...` (see quizzes/README.md); it loads this file and
+Run nbgrader through `course-quiz ...` (see quizzes/README.md); it loads this file and
 sets the course root and gradebook to this folder, or to the folder given with --course.
 """
+
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 

@@ -12,8 +12,18 @@ from course_utils.runtime import PROFILES, Runtime
 
 
 def make_runtime(profile: str, online: bool) -> Runtime:
-    return Runtime(profile=profile, profile_reason="test", hub_online=online, hub_reason="test", has_cuda=False,
-                   in_colab=False, in_ci=True, threads=1, seed=0, settings=PROFILES[profile])
+    return Runtime(
+        profile=profile,
+        profile_reason="test",
+        hub_online=online,
+        hub_reason="test",
+        has_cuda=False,
+        in_colab=False,
+        in_ci=True,
+        threads=1,
+        seed=0,
+        settings=PROFILES[profile],
+    )
 
 
 def test_offline_classifier_is_the_real_packaged_minilm():

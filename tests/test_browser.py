@@ -9,6 +9,7 @@ button. As the instructor, it autogrades the saved notebook with the course's CL
 Screenshots of the key moments go to build/browser-artifacts/ (with the server log and step timings).
 If Chromium or Playwright is missing the test FAILS, saying how to install them: it never skips.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,13 @@ STUDENT_DIR = ROOT / "build" / "browser-student"
 LESSON = os.environ.get("COURSE_BROWSER_LESSON", "notebooks/01_pretraining_vs_finetuning.ipynb")
 QUIZ_ID = "quiz1"
 STUDENT_ID = "browser_student"
-KEY_SCREENSHOTS = ("lesson_opened", "plot_rendered", "quiz_after_wrong_answer", "quiz_after_right_answer",
-                   "release_quiz_filled_in")
+KEY_SCREENSHOTS = (
+    "lesson_opened",
+    "plot_rendered",
+    "quiz_after_wrong_answer",
+    "quiz_after_right_answer",
+    "release_quiz_filled_in",
+)
 TEXT_FALLBACK = "To check an answer, run for example"  # the self-check's text/plain version (selfcheck.render_text)
 NEWS_PROMPT = re.compile(r"news", re.I)
 
@@ -76,10 +82,17 @@ class Steps:
 
 def lab_environment(settings_dir: Path, workspaces_dir: Path) -> dict[str, str]:
     """The student's shell: the ci profile, no Hub; a first-time user's (empty) JupyterLab settings."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS"}}
-    env.update(COURSE_PROFILE="ci", HF_HUB_OFFLINE="1", JUPYTERLAB_SETTINGS_DIR=str(settings_dir),
-               JUPYTERLAB_WORKSPACES_DIR=str(workspaces_dir))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS"}
+    }
+    env.update(
+        COURSE_PROFILE="ci",
+        HF_HUB_OFFLINE="1",
+        JUPYTERLAB_SETTINGS_DIR=str(settings_dir),
+        JUPYTERLAB_WORKSPACES_DIR=str(workspaces_dir),
+    )
     # Autosave would write the running lesson (with outputs) over the committed notebook: off, and the
     # test checks the lesson file is byte-for-byte unchanged at the end.
     write_user_setting(settings_dir, "@jupyterlab/docmanager-extension", "plugin", {"autosave": False})
@@ -186,17 +199,23 @@ def test_student_and_instructor_in_a_real_browser(browser_context, tmp_path):
         assert not not_run, f"cells without an execution count after Run All: {not_run}"
         counts = [int(cell.prompt.strip("[]:")) for cell in cells]
         assert counts == sorted(counts), f"cells ran out of order: {counts}"
-        assert any("profile 'ci'" in text for text in lab.text_outputs()), "course_utils.setup() did not choose the ci profile"
+        assert any("profile 'ci'" in text for text in lab.text_outputs()), (
+            "course_utils.setup() did not choose the ci profile"
+        )
 
         images = lab.images()
         assert images, "the lesson rendered no plot (no image output)"
-        blank = [image for image in images if not (image["naturalWidth"] > 0 and image["width"] > 0 and image["height"] > 0)]
+        blank = [
+            image for image in images if not (image["naturalWidth"] > 0 and image["width"] > 0 and image["height"] > 0)
+        ]
         assert not blank, f"image outputs with zero size: {blank}"
         shots.element(page.locator(".jp-OutputArea-output.jp-RenderedImage").first, "plot_rendered")
 
         # --- the self-check: a real widget, a wrong then the right answer ---------------------------
         texts = lab.text_outputs()
-        assert not [text for text in texts if TEXT_FALLBACK in text], "a self-check fell back to text: widgets do not render"
+        assert not [text for text in texts if TEXT_FALLBACK in text], (
+            "a self-check fell back to text: widgets do not render"
+        )
         assert not page.get_by_text("Error displaying widget").count(), "a widget failed to display"
         quizzes = QuizWidget.all_in(lab)
         assert quizzes, "the lesson shows no self-check widget"
@@ -235,7 +254,9 @@ def test_student_and_instructor_in_a_real_browser(browser_context, tmp_path):
         assert len(format_ok) == len(quiz_answers), lab.text_outputs()
         lab.save()
         saved = wait_for_saved(student_quiz, before, quiz_answers)
-        page.locator(".jp-CodeCell", has=page.locator(".cm-content", has_text="answer_q1 =")).scroll_into_view_if_needed()
+        page.locator(
+            ".jp-CodeCell", has=page.locator(".cm-content", has_text="answer_q1 =")
+        ).scroll_into_view_if_needed()
         shots.page(page, "release_quiz_filled_in")
         steps.done("release quiz filled in, run and saved (Ctrl+S)")
 
@@ -247,8 +268,12 @@ def test_student_and_instructor_in_a_real_browser(browser_context, tmp_path):
         steps.done("nbgrader Validate in JupyterLab")
 
         # --- the pop-up check itself sees a pop-up when the overrides are undone ---------------------
-        write_user_setting(settings_dir, "@jupyterlab/apputils-extension", "notification",
-                           {"fetchNews": "none", "checkForUpdates": False})
+        write_user_setting(
+            settings_dir,
+            "@jupyterlab/apputils-extension",
+            "notification",
+            {"fetchNews": "none", "checkForUpdates": False},
+        )
         control = Lab(browser_context.new_page(), server)
         control.open_start_page(settle_seconds=0)
         control.page.wait_for_selector(f"text={NEWS_PROMPT.pattern}", timeout=30_000)
@@ -272,8 +297,9 @@ def test_student_and_instructor_in_a_real_browser(browser_context, tmp_path):
     saved_paths = set(re.findall(r"Saving file at (\S+)", server.output()))
     assert saved_paths == {f"/{student_quiz.relative_to(ROOT).as_posix()}"}, f"the lab saved {saved_paths}"
     lesson_now = nbformat.read(lesson_path, as_version=4)
-    assert not [cell for cell in lesson_now.cells if cell.get("outputs") or cell.get("execution_count")], \
+    assert not [cell for cell in lesson_now.cells if cell.get("outputs") or cell.get("execution_count")], (
         f"{LESSON} now holds outputs"
+    )
 
     # --- the instructor autogrades the saved notebook with the course's CLI --------------------------
     course = tmp_path / "course"
@@ -289,7 +315,11 @@ def test_student_and_instructor_in_a_real_browser(browser_context, tmp_path):
     assert re.search(rf"^{STUDENT_ID}\s+{expected_score}/{len(quiz_answers)}\s*$", summary, re.M), summary
     steps.done(f"instructor: autograde + summary, {STUDENT_ID} scored {expected_score}/{len(quiz_answers)}")
 
-    problems = [problem for name in KEY_SCREENSHOTS for problem in png_problems(shots.taken.get(name, ARTIFACTS / f"{name}.png"))]
+    problems = [
+        problem
+        for name in KEY_SCREENSHOTS
+        for problem in png_problems(shots.taken.get(name, ARTIFACTS / f"{name}.png"))
+    ]
     assert not problems, problems
 
 
@@ -339,14 +369,16 @@ def dismiss_closing_dialogs(lab: Lab, timeout: float = 20) -> None:
                 raise LabProblem(f"unexpected dialog while closing the lesson: {dialog.first.inner_text()!r}")
             time.sleep(0.5)
             continue
-        if not lab.page.locator(".lm-TabBar-tab.lm-mod-current .jp-NotebookPanel-tab, .jp-NotebookPanel:visible").count():
+        if not lab.page.locator(
+            ".lm-TabBar-tab.lm-mod-current .jp-NotebookPanel-tab, .jp-NotebookPanel:visible"
+        ).count():
             return
         time.sleep(0.3)
     raise LabProblem("the lesson did not close")
 
 
 def quiz_cli(*arguments: str) -> str:
-    command = [sys.executable, "-m", "course_utils.quiz", *arguments]
+    command = [sys.executable, "-m", "course_quiz", *arguments]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
     return result.stdout

@@ -3,6 +3,7 @@
 One real conversion per session (~30-40 s on two cores) into a temporary cache that starts out broken,
 so the same run proves: conversion works, a partial cache is rebuilt, the result reloads, generates and trains.
 """
+
 import json
 import time
 
@@ -17,8 +18,18 @@ from course_utils.runtime import PROFILES, Runtime
 
 
 def make_runtime(profile: str, online: bool) -> Runtime:
-    return Runtime(profile=profile, profile_reason="test", hub_online=online, hub_reason="test", has_cuda=False,
-                   in_colab=False, in_ci=True, threads=1, seed=0, settings=PROFILES[profile])
+    return Runtime(
+        profile=profile,
+        profile_reason="test",
+        hub_online=online,
+        hub_reason="test",
+        has_cuda=False,
+        in_colab=False,
+        in_ci=True,
+        threads=1,
+        seed=0,
+        settings=PROFILES[profile],
+    )
 
 
 @pytest.fixture(scope="session")
@@ -65,11 +76,10 @@ def test_converted_model_reloads_and_answers_a_chat_prompt(conversion):
     assert 134_000_000 < sum(p.numel() for p in model.parameters()) < 135_000_000
     assert tokenizer.chat_template and tokenizer.eos_token == "<|im_end|>"
     messages = [{"role": "user", "content": "What is the capital of France?"}]
-    batch = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                          return_dict=True)
+    batch = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     with torch.no_grad():
         output = model.generate(**batch, max_new_tokens=12, do_sample=False)
-    answer = tokenizer.decode(output[0, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+    answer = tokenizer.decode(output[0, batch["input_ids"].shape[1] :], skip_special_tokens=True)
     assert "Paris" in answer
 
 
@@ -96,13 +106,25 @@ def test_converted_model_trains_with_trainer(conversion, tmp_path):
     model = AutoModelForCausalLM.from_pretrained(conversion["folder"])
     model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
     pairs = causal_lm.load_instruction_pairs(n=2)
-    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": r}],
-                                           tokenize=False) for p, r in zip(pairs["prompt"], pairs["response"])]
+    texts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}, {"role": "assistant", "content": r}], tokenize=False
+        )
+        for p, r in zip(pairs["prompt"], pairs["response"])
+    ]
     data = Dataset.from_dict(dict(tokenizer(texts, truncation=True, max_length=32)))
-    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=2, max_steps=1,
-                             report_to="none", use_cpu=True, save_strategy="no", disable_tqdm=True)
-    trainer = Trainer(model=model, args=args, train_dataset=data,
-                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=2,
+        max_steps=1,
+        report_to="none",
+        use_cpu=True,
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=model, args=args, train_dataset=data, data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False)
+    )
     result = trainer.train()
     assert result.global_step == 1 and result.training_loss > 0
 
@@ -111,13 +133,17 @@ def _fake_conversion(folder, files):
     folder.mkdir(parents=True)
     for name, content in files.items():
         (folder / name).write_bytes(content)
-    marker = {"format": causal_lm.CONVERSION_FORMAT, "source_bytes": 123,
-              "files": {name: len(content) for name, content in files.items()}}
+    marker = {
+        "format": causal_lm.CONVERSION_FORMAT,
+        "source_bytes": 123,
+        "files": {name: len(content) for name, content in files.items()},
+    }
     (folder / causal_lm.MARKER_FILE).write_text(json.dumps(marker))
 
 
-@pytest.mark.parametrize("damage", ["none", "no marker", "bad marker", "file missing", "file truncated",
-                                    "old format", "other source"])
+@pytest.mark.parametrize(
+    "damage", ["none", "no marker", "bad marker", "file missing", "file truncated", "old format", "other source"]
+)
 def test_incomplete_folders_are_detected(tmp_path, damage):
     folder = tmp_path / "converted"
     _fake_conversion(folder, {"config.json": b"{}", "model.safetensors": b"x" * 100})
@@ -199,8 +225,14 @@ def test_mean_loss_matches_the_models_own_loss_and_ignores_padding(conversion):
     collator = DataCollatorForLanguageModeling(tokenizer, mlm=False)
     one_by_one = [causal_lm.mean_loss(model, data.select([i]), collator, batch_size=1) for i in range(2)]
     with torch.no_grad():  # the model's own loss on each text alone
-        own = [float(model(**tokenizer(text, return_tensors="pt"), labels=tokenizer(text, return_tensors="pt")
-                           ["input_ids"]).loss) for text in texts]
+        own = [
+            float(
+                model(
+                    **tokenizer(text, return_tensors="pt"), labels=tokenizer(text, return_tensors="pt")["input_ids"]
+                ).loss
+            )
+            for text in texts
+        ]
     assert one_by_one == pytest.approx(own, rel=1e-4)
     predicted = [len(ids) - 1 for ids in data["input_ids"]]
     weighted = sum(loss * n for loss, n in zip(own, predicted)) / sum(predicted)

@@ -6,6 +6,7 @@ The badge's form is tools/check_notebooks.py's job (tests/test_notebook_form.py)
 followed back to a file. The set-up command is run for real by pip, as a dry run against a wheel built from
 this checkout, offline.
 """
+
 from __future__ import annotations
 
 import ast
@@ -20,14 +21,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import check_notebooks  # tools/, on pytest's pythonpath
 import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import check_notebooks  # noqa: E402
 
 LESSONS = check_notebooks.lesson_notebooks()
 LESSON_IDS = [path.name for path in LESSONS]
@@ -36,13 +36,29 @@ PACKAGE = "fine-tuning-course-utils"
 COLAB_KEEPS = ("torch", "transformers")
 PIP_LINE = re.compile(r"^\s*[%!]pip install (?P<arguments>.+)$", re.M)
 # Calls whose first argument is a file or folder to read.
-FILE_READERS = {"open", "Path", "read_csv", "read_json", "read_text", "read_bytes", "load", "loadtxt",
-                "load_dataset", "load_from_disk", "from_pretrained", "imread", "listdir", "glob"}
+FILE_READERS = {
+    "open",
+    "Path",
+    "read_csv",
+    "read_json",
+    "read_text",
+    "read_bytes",
+    "load",
+    "loadtxt",
+    "load_dataset",
+    "load_from_disk",
+    "from_pretrained",
+    "imread",
+    "listdir",
+    "glob",
+}
 FILE_NAME = re.compile(r"^[\w\-./~]*[A-Za-z_][\w\-]*\.[A-Za-z][A-Za-z0-9]{0,4}$")  # "x.csv", not ".3f" or "0.3"
 
 
 def colab_links(notebook: Path) -> list[str]:
-    text = "\n".join(cell.source for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "markdown")
+    text = "\n".join(
+        cell.source for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "markdown"
+    )
     return re.findall(rf"\(({re.escape(check_notebooks.COLAB_PREFIX)}[^)\s]+)\)", text)  # not the badge image
 
 
@@ -126,15 +142,20 @@ def test_setup_cell_installs_the_course_package_and_keeps_torch_and_transformers
     report = tmp_path / "pip-report.json"
     result = pip("install", *[a for a in arguments if a != "-q"], "--dry-run", "--no-index", "--report", str(report))
     planned = json.loads(report.read_text())["install"]
-    assert [(item["metadata"]["name"], item["metadata"]["version"]) for item in planned] == \
-           [(PACKAGE, importlib.metadata.version(PACKAGE))], f"pip would install {planned}:\n{result.stdout}"
+    assert [(item["metadata"]["name"], item["metadata"]["version"]) for item in planned] == [
+        (PACKAGE, importlib.metadata.version(PACKAGE))
+    ], f"pip would install {planned}:\n{result.stdout}"
     assert sorted(planned[0].get("requested_extras") or []) == sorted(requirement.extras)
 
-    already = {Requirement(match).name for match in
-               re.findall(r"^Requirement already satisfied: (\S+)", result.stdout, re.M)}
-    wanted = {Requirement(item).name for item in planned[0]["metadata"]["requires_dist"]
-              if Requirement(item).marker is None
-              or any(Requirement(item).marker.evaluate({"extra": extra}) for extra in requirement.extras)}
+    already = {
+        Requirement(match).name for match in re.findall(r"^Requirement already satisfied: (\S+)", result.stdout, re.M)
+    }
+    wanted = {
+        Requirement(item).name
+        for item in planned[0]["metadata"]["requires_dist"]
+        if Requirement(item).marker is None
+        or any(Requirement(item).marker.evaluate({"extra": extra}) for extra in requirement.extras)
+    }
     assert set(COLAB_KEEPS) <= already, f"pip did not keep {COLAB_KEEPS}:\n{result.stdout}"
     assert wanted <= already, f"requirements pip did not find satisfied: {wanted - already}\n{result.stdout}"
     assert {"bitsandbytes", "gguf"} <= wanted, "the [quant] extra no longer brings bitsandbytes and gguf"
@@ -152,8 +173,9 @@ def test_the_wheel_holds_every_course_utils_module_a_lesson_imports(notebook, wh
         if f"{path}.py" not in names and f"{path}/__init__.py" not in names:
             missing.append(module)
     assert not missing, f"{notebook.name} imports {missing}, which the installed package would not have"
-    assert any(name.startswith("course_utils/quiz/data/") and name.endswith(".json") for name in names), \
+    assert any(name.startswith("course_utils/quiz/data/") and name.endswith(".json") for name in names), (
         "the self-check data is not packaged: every self-check would fail on Colab"
+    )
 
 
 # --- no file a Colab student would not have ------------------------------------------------------------
@@ -178,8 +200,11 @@ def local_file_references(source: str, notebook_dir: Path, root: Path) -> list[s
     """Strings in `source` that name a file or folder outside what pip installs: an absolute or `..` path, or
     one that exists in this checkout (next to the notebook or from the repository root)."""
     tree = ast.parse(source)
-    read_arguments = {id(node.args[0]) for node in ast.walk(tree)
-                      if isinstance(node, ast.Call) and node.args and call_name(node) in FILE_READERS}
+    read_arguments = {
+        id(node.args[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and node.args and call_name(node) in FILE_READERS
+    }
     found = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or "\n" in node.value:
@@ -239,10 +264,15 @@ def provided_by(module: str, closure: set[str]) -> bool:
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=LESSON_IDS)
 def test_lesson_reads_no_file_from_the_checkout(notebook):
-    found = [(index, reference) for index, source in enumerate(code_cells_as_python(notebook))
-             for reference in local_file_references(source, notebook.parent, ROOT)]
-    assert not found, (f"{notebook.name} refers to local files a Colab student does not have "
-                       f"(code cell, string): {found}; ship them in course_utils and load them from there")
+    found = [
+        (index, reference)
+        for index, source in enumerate(code_cells_as_python(notebook))
+        for reference in local_file_references(source, notebook.parent, ROOT)
+    ]
+    assert not found, (
+        f"{notebook.name} refers to local files a Colab student does not have "
+        f"(code cell, string): {found}; ship them in course_utils and load them from there"
+    )
 
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=LESSON_IDS)
@@ -251,21 +281,24 @@ def test_lesson_imports_only_what_the_setup_cell_installs(notebook):
     closure = installed_closure(f"{requirement.name}[{','.join(requirement.extras)}]")
     assert {normalise(PACKAGE), "torch", "transformers"} <= closure
     foreign = sorted(module for module in imported_modules(notebook) if not provided_by(module, closure))
-    assert not foreign, (f"{notebook.name} imports {foreign}: neither the standard library nor installed by "
-                         f"its set-up cell, so Colab may lack them")
+    assert not foreign, (
+        f"{notebook.name} imports {foreign}: neither the standard library nor installed by "
+        f"its set-up cell, so Colab may lack them"
+    )
 
 
 def test_the_scanners_catch_local_files_and_foreign_imports():
     """The checks above can fail: a lesson reading a repository file, or importing a repository module."""
     source = TransformerManager().transform_cell(
-        'import json\n%run ../tools/check_notebooks.py\n'
+        "import json\n%run ../tools/check_notebooks.py\n"
         'bank = open("../quizzes/bank/lesson1.yml").read()\n'
         'cfg = Path("pyproject.toml")\nlog = "/var/log/x.txt"\n'
         'ok = ["train", "eval_accuracy", f"{0.5:.3f}", "https://example.org/a.csv", "outputs/run1"]\n'
     )
     found = local_file_references(source, ROOT / "notebooks", ROOT)
-    assert sorted(found) == sorted(["../tools/check_notebooks.py", "../quizzes/bank/lesson1.yml", "pyproject.toml",
-                                    "/var/log/x.txt"]), found
+    assert sorted(found) == sorted(
+        ["../tools/check_notebooks.py", "../quizzes/bank/lesson1.yml", "pyproject.toml", "/var/log/x.txt"]
+    ), found
     closure = installed_closure(f"{PACKAGE}[quant]")
     assert provided_by("transformers.trainer", closure) and provided_by("json", closure)
     assert not provided_by("check_notebooks", closure) and not provided_by("nbgrader", closure)

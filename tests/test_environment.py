@@ -1,8 +1,9 @@
 """environment.yml must describe the same environment as pyproject.toml (and the set-up script)."""
+
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,7 @@ def test_environment_yml_lists_exactly_the_package_requirements():
     listed = {item for item in conda_pip_requirements() if not item.startswith("-")}
     assert listed == pyproject_requirements()
     assert "-e ." in conda_pip_requirements()
+    assert "-e quizzes/" in conda_pip_requirements()  # course-quiz, the instructor tools
 
 
 def test_python_versions_agree():

@@ -1,5 +1,6 @@
-"""The lesson fine-tune as a script (`python -m course_utils.finetune`): one process, two gloo processes under
+"""The lesson fine-tune as a script (`python -m course_dev.finetune`): one process, two gloo processes under
 torchrun, and bad input. Runs in subprocesses, as a student would; asserts what was trained, never how fast."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import finetune
+from course_dev import finetune
 from course_utils.runtime import PROFILES, physical_cores
 
 QUICK = finetune.QUICK
@@ -21,14 +22,29 @@ def run(command: list[str], tmp_path: Path, timeout: int = 600, **extra_env) -> 
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     for variable in ("PYTEST_CURRENT_TEST", "OMP_WAIT_POLICY", "COURSE_PROFILE", "COURSE_THREADS"):
         env.pop(variable, None)
+    # course_dev is developer tooling, importable from the checkout only (it is not installed).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
     env.update(extra_env)
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_quick_run_writes_a_sane_report(tmp_path):
     report_path = tmp_path / "out" / "report.json"
-    done = run([sys.executable, "-m", "course_utils.finetune", "--quick", "--profile", "cpu",
-                "--output-dir", str(tmp_path / "run"), "--report-json", str(report_path)], tmp_path)
+    done = run(
+        [
+            sys.executable,
+            "-m",
+            "course_dev.finetune",
+            "--quick",
+            "--profile",
+            "cpu",
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--report-json",
+            str(report_path),
+        ],
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(report_path.read_text())
     assert (report["rank"], report["world_size"], report["profile"]) == (0, 1, "cpu")
@@ -40,7 +56,8 @@ def test_quick_run_writes_a_sane_report(tmp_path):
     assert 0 <= report["padding_share"] < 1
     assert report["examples_per_second"] > 0 and report["tokens_per_second"] > 0
     assert report["model_gflops_per_second"] == pytest.approx(
-        6 * report["matmul_parameters"] * report["real_tokens"] / report["train_seconds"] / 1e9)
+        6 * report["matmul_parameters"] * report["real_tokens"] / report["train_seconds"] / 1e9
+    )
     assert 5e6 < report["matmul_parameters"] < 120e6  # MiniLM's encoder layers, without the embedding tables
     assert math.isfinite(report["first_loss"]) and math.isfinite(report["last_loss"])
     assert 0 <= report["eval_f1"] <= 1 and 0 <= report["eval_accuracy"] <= 1
@@ -54,9 +71,21 @@ def test_quick_run_writes_a_sane_report(tmp_path):
 @pytest.mark.slow
 def test_two_gloo_processes_under_torchrun_train_the_same_model(tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
-    done = run([str(torchrun), "--nproc_per_node", "2", "-m", "course_utils.finetune", "--quick",
-                "--output-dir", str(tmp_path / "run"), "--report-json", str(tmp_path / "rank{rank}.json")],
-               tmp_path)
+    done = run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "course_dev.finetune",
+            "--quick",
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--report-json",
+            str(tmp_path / "rank{rank}.json"),
+        ],
+        tmp_path,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
     assert [report["rank"] for report in reports] == [0, 1]
@@ -74,20 +103,27 @@ def test_two_gloo_processes_under_torchrun_train_the_same_model(tmp_path):
 def test_seed_style_means_fixed_padding_default_threads_and_no_grouping():
     options = finetune.resolve_options(finetune.parser().parse_args(["--seed-style"]), PROFILES["cpu"])
     assert (options.padding, options.threads, options.sampling, options.optim) == (
-        "max_length", "default", "random", "adamw_torch")
+        "max_length",
+        "default",
+        "random",
+        "adamw_torch",
+    )
     course = finetune.resolve_options(finetune.parser().parse_args([]), PROFILES["cpu"])
     assert (course.padding, course.threads) == ("dynamic", "course")
     assert (course.sampling, course.optim) == (finetune.FAST_DEFAULTS["sampling"], finetune.FAST_DEFAULTS["optim"])
     assert (course.train_examples, course.max_length) == (PROFILES["cpu"].train_examples, PROFILES["cpu"].max_length)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--threads", "lots"], "'lots' is not a thread count: use 'course', 'default' or a whole number"),
-    (["--threads", "0"], "'0' is not a thread count"),
-    (["--batch-size", "0"], "--batch-size: '0' must be at least 1"),
-    (["--learning-rate", "fast"], "--learning-rate: 'fast' is not a number"),
-    (["--dataloader-workers", "-1"], "--dataloader-workers: '-1' must be at least 0"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--threads", "lots"], "'lots' is not a thread count: use 'course', 'default' or a whole number"),
+        (["--threads", "0"], "'0' is not a thread count"),
+        (["--batch-size", "0"], "--batch-size: '0' must be at least 1"),
+        (["--learning-rate", "fast"], "--learning-rate: 'fast' is not a number"),
+        (["--dataloader-workers", "-1"], "--dataloader-workers: '-1' must be at least 0"),
+    ],
+)
 def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         finetune.main(arguments)
@@ -97,6 +133,6 @@ def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, 
 
 
 def test_an_unknown_profile_in_the_environment_says_the_fix(tmp_path):
-    done = run([sys.executable, "-m", "course_utils.finetune", "--quick"], tmp_path, COURSE_PROFILE="tpu")
+    done = run([sys.executable, "-m", "course_dev.finetune", "--quick"], tmp_path, COURSE_PROFILE="tpu")
     assert done.returncode == 2
     assert "COURSE_PROFILE='tpu' is not a profile. Fix:" in done.stderr and "Traceback" not in done.stderr

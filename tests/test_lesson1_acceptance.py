@@ -4,6 +4,7 @@ The notebook runs top to bottom in a fresh kernel on a temporary copy (the commi
 its measured numbers come back through `course_utils.report`, written into a temporary course cache.
 Takes a few minutes on 2 CPU cores, so it is marked `acceptance` (`make test` runs it, `make test-fast` does not).
 """
+
 import json
 import shutil
 import time
@@ -30,8 +31,9 @@ def test_pretrained_start_beats_scratch_and_majority_on_cpu_profile(tmp_path, mo
     notebook = nbformat.read(copy, as_version=4)
 
     started = time.time()
-    NotebookClient(notebook, timeout=1200, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     nbformat.write(notebook, tmp_path / "executed.ipynb")  # for a look after a failure
     minutes = (time.time() - started) / 60
 
@@ -43,11 +45,16 @@ def test_pretrained_start_beats_scratch_and_majority_on_cpu_profile(tmp_path, mo
     kept = ROOT / "build" / "acceptance"  # the measured numbers outlive the temporary folder (gitignored)
     kept.mkdir(parents=True, exist_ok=True)
     (kept / "lesson1_cpu.json").write_text(json.dumps(dict(measured, minutes=minutes), indent=1), encoding="utf-8")
-    print(f"lesson 1 on the cpu profile ran in {minutes:.1f} min:\n{summary}\n"
-          f"data fractions: {json.dumps(measured['data_fractions'], indent=1)}")
+    print(
+        f"lesson 1 on the cpu profile ran in {minutes:.1f} min:\n{summary}\n"
+        f"data fractions: {json.dumps(measured['data_fractions'], indent=1)}"
+    )
 
-    pretrained, scratch, majority = (measured["pretrained_accuracy"], measured["scratch_accuracy"],
-                                     measured["majority_baseline"])
+    pretrained, scratch, majority = (
+        measured["pretrained_accuracy"],
+        measured["scratch_accuracy"],
+        measured["majority_baseline"],
+    )
     assert pretrained >= scratch + CLEAR_WIN_OVER_SCRATCH, summary
     assert pretrained >= majority + CLEAR_WIN_OVER_MAJORITY, summary
     assert measured["train_examples"] == PROFILES["cpu"].train_examples

@@ -3,6 +3,7 @@
 `loading_scenarios()` is lesson 4's set of loads; tests/test_transformers4.py runs this file as a script under
 transformers 4.57 and checks that the report summaries are the same as here.
 """
+
 import json
 import logging
 import sys
@@ -29,32 +30,42 @@ def loading_scenarios() -> dict:
         with loading_report.capture_log(echo=False) as log:
             model, info = load()
         report = loading_report.LoadingReport.from_info(info, log.text)
-        results[name] = {"summary": report.summary(), "format": report.logged_format(),
-                         "logged": sorted(report.logged_kinds()), "log_text": log.text,
-                         "newly_initialized": list(report.newly_initialized)}
+        results[name] = {
+            "summary": report.summary(),
+            "format": report.logged_format(),
+            "logged": sorted(report.logged_kinds()),
+            "log_text": log.text,
+            "newly_initialized": list(report.newly_initialized),
+        }
         return model, report
 
-    new_head, _ = record("new_head", lambda: AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=2, output_loading_info=True))
+    new_head, _ = record(
+        "new_head",
+        lambda: AutoModelForSequenceClassification.from_pretrained(base, num_labels=2, output_loading_info=True),
+    )
     comparison = loading_report.compare_with_checkpoint(new_head, loading_report.checkpoint_tensors(base))
     results["comparison"] = {kind: len(keys) for kind, keys in comparison.items()}
     results["not_in_checkpoint"] = comparison["not_in_checkpoint"]
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp) / "with_head"
         new_head.save_pretrained(saved)
-        record("same_class", lambda: AutoModelForSequenceClassification.from_pretrained(
-            saved, output_loading_info=True))
+        record(
+            "same_class", lambda: AutoModelForSequenceClassification.from_pretrained(saved, output_loading_info=True)
+        )
         record("bare_encoder", lambda: AutoModel.from_pretrained(saved, output_loading_info=True))
-        record("three_labels", lambda: AutoModelForSequenceClassification.from_pretrained(
-            saved, num_labels=3, ignore_mismatched_sizes=True, output_loading_info=True))
+        record(
+            "three_labels",
+            lambda: AutoModelForSequenceClassification.from_pretrained(
+                saved, num_labels=3, ignore_mismatched_sizes=True, output_loading_info=True
+            ),
+        )
         try:
             AutoModelForSequenceClassification.from_pretrained(saved, num_labels=3)
             results["three_labels_strict"] = "loaded"
         except RuntimeError as error:
             results["three_labels_strict"] = "size mismatch error" if "mismatch" in str(error) else str(error)
         wrapped = loading_report.save_with_prefix(new_head, Path(tmp) / "wrapped")
-        record("wrapped", lambda: AutoModelForSequenceClassification.from_pretrained(
-            wrapped, output_loading_info=True))
+        record("wrapped", lambda: AutoModelForSequenceClassification.from_pretrained(wrapped, output_loading_info=True))
     return results
 
 
@@ -95,7 +106,8 @@ def test_wrapped_checkpoint_is_a_bug_the_report_catches(scenarios):
         report.require_only_new("classifier.")
     assert scenarios["new_head"]["newly_initialized"]  # ... while the expected new head passes:
     loading_report.LoadingReport(missing=tuple(scenarios["new_head"]["newly_initialized"])).require_only_new(
-        "classifier.")
+        "classifier."
+    )
 
 
 def test_summaries_fold_layer_numbers():
@@ -107,8 +119,12 @@ def test_summaries_fold_layer_numbers():
 
 def test_from_info_accepts_both_versions_shapes_of_data():
     four = {"missing_keys": ["b", "a"], "unexpected_keys": [], "mismatched_keys": ["c"], "error_msgs": []}
-    five = {"missing_keys": {"a", "b"}, "unexpected_keys": set(), "error_msgs": [],
-            "mismatched_keys": {("c", (2,), (3,))}}
+    five = {
+        "missing_keys": {"a", "b"},
+        "unexpected_keys": set(),
+        "error_msgs": [],
+        "mismatched_keys": {("c", (2,), (3,))},
+    }
     assert loading_report.LoadingReport.from_info(four) == loading_report.LoadingReport.from_info(five)
     with pytest.raises(CourseError, match="output_loading_info=True"):
         loading_report.LoadingReport.from_info(("model", "info"))

@@ -1,4 +1,5 @@
 """Memory arithmetic and measurement, checked against the real packaged MiniLM (22.7M parameters)."""
+
 import pytest
 import torch
 from transformers import AutoModel, AutoModelForSequenceClassification, BitsAndBytesConfig
@@ -31,8 +32,18 @@ def test_estimate_model_bytes():
     assert memory.estimate_model_bytes(1_000_000, "nf4", double_quant=True) == pytest.approx(515_869, abs=1)
 
 
-@pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1_500, "1.5 kB"), (90_900_000, "90.9 MB"),
-                                     (538_060_288, "538.1 MB"), (2_500_000_000, "2.5 GB"), (-61_600_000, "-61.6 MB")])
+@pytest.mark.parametrize(
+    "n, text",
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1_500, "1.5 kB"),
+        (90_900_000, "90.9 MB"),
+        (538_060_288, "538.1 MB"),
+        (2_500_000_000, "2.5 GB"),
+        (-61_600_000, "-61.6 MB"),
+    ],
+)
 def test_format_bytes(n, text):
     assert memory.format_bytes(n) == text
 
@@ -42,8 +53,10 @@ def test_process_rss_grows_with_a_big_tensor():
     import subprocess
     import sys
 
-    child = ("import torch; from course_utils.memory import process_rss_bytes; before = process_rss_bytes(); "
-             "block = torch.ones(50_000_000, dtype=torch.uint8); print(process_rss_bytes() - before)")
+    child = (
+        "import torch; from course_utils.memory import process_rss_bytes; before = process_rss_bytes(); "
+        "block = torch.ones(50_000_000, dtype=torch.uint8); print(process_rss_bytes() - before)"
+    )
     grown = int(subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout)
     assert 40_000_000 < grown < 200_000_000  # 50 MB touched
 
@@ -64,9 +77,13 @@ def test_measure_load_real_model_matches_the_arithmetic():
 def test_nf4_footprint_only_shrinks_the_linear_layers():
     pytest.importorskip("bitsandbytes")
     folder = packaged_classifier_dir()
-    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                bnb_4bit_compute_dtype=torch.float32,
-                                llm_int8_skip_modules=["classifier"])  # a quantized fresh head crashes forward
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.float32,
+        llm_int8_skip_modules=["classifier"],
+    )  # a quantized fresh head crashes forward
     model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2, quantization_config=config)
     _, total = memory.count_parameters(model)
     quantized = sum(p.numel() * 2 for p in model.parameters() if p.__class__.__name__ == "Params4bit")
@@ -98,8 +115,12 @@ def test_fresh_process_load_reports_footprint_and_process_memory():
 
     folder = converted_model_dir()
     full = memory.load_in_fresh_process(folder)
-    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                bnb_4bit_compute_dtype=torch.float32)
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.float32,
+    )
     nf4 = memory.load_in_fresh_process(folder, config)
     assert full["footprint_bytes"] == pytest.approx(memory.estimate_model_bytes(134_515_008, "fp32"), rel=0.001)
     # the embedding (28.3M parameters, tied to the output layer) stays float32: 3-3.5x, not 8x
@@ -113,7 +134,9 @@ def test_fresh_process_load_reports_footprint_and_process_memory():
 def test_fresh_process_load_failure_says_what_to_do(tmp_path):
     from course_utils.errors import CourseError
 
-    with pytest.raises(CourseError, match=r"fresh process failed: OSError: .*no-such-model.*\nFix: run the same from_pretrained"):
+    with pytest.raises(
+        CourseError, match=r"fresh process failed: OSError: .*no-such-model.*\nFix: run the same from_pretrained"
+    ):
         memory.load_in_fresh_process(tmp_path / "no-such-model", timeout=300)
 
 

@@ -1,14 +1,13 @@
 """Every lesson notebook has the course's form (see tools/check_notebooks.py), and the checker catches faults."""
+
 import re
-import sys
 from pathlib import Path
 
+import check_notebooks  # tools/, on pytest's pythonpath
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import check_notebooks  # noqa: E402
 
 LESSONS = check_notebooks.lesson_notebooks()
 
@@ -21,7 +20,8 @@ def test_lesson_has_the_course_form(notebook):
 def test_checker_reports_outputs_missing_badge_and_corruption(tmp_path, monkeypatch):
     monkeypatch.setattr(check_notebooks, "ROOT", tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname="x"\n[project.urls]\nRepository="https://github.com/o/r"\n')
+        '[project]\nname="x"\n[project.urls]\nRepository="https://github.com/o/r"\n'
+    )
     (tmp_path / "notebooks").mkdir()
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell("print(1)")

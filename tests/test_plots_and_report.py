@@ -8,9 +8,12 @@ matplotlib.use("Agg")
 from course_utils import plots, report
 
 HISTORY = [
-    {"loss": 0.69, "step": 5}, {"loss": 0.55, "step": 10},
-    {"eval_loss": 0.5, "eval_accuracy": 0.7, "step": 10}, {"loss": 0.41, "step": 15},
-    {"eval_loss": 0.45, "eval_accuracy": 0.78, "step": 15}, {"train_runtime": 3.2, "step": 15},
+    {"loss": 0.69, "step": 5},
+    {"loss": 0.55, "step": 10},
+    {"eval_loss": 0.5, "eval_accuracy": 0.7, "step": 10},
+    {"loss": 0.41, "step": 15},
+    {"eval_loss": 0.45, "eval_accuracy": 0.78, "step": 15},
+    {"train_runtime": 3.2, "step": 15},
 ]
 
 
@@ -56,9 +59,13 @@ def test_figures_are_returned_detached_from_pyplot():
     from course_utils.widgets import plot_lr_schedules
 
     plt.close("all")
-    figures = [plots.plot_learning_curves({"run": HISTORY}), plots.plot_confusion_matrix([0, 1], [0, 1]),
-               plots.plot_bars({"a": 1.0}, ylabel="x"), plots.plot_memory_bars({"fp32": 90.9}),
-               plot_lr_schedules({"linear": [1e-4, 5e-5]})]
+    figures = [
+        plots.plot_learning_curves({"run": HISTORY}),
+        plots.plot_confusion_matrix([0, 1], [0, 1]),
+        plots.plot_bars({"a": 1.0}, ylabel="x"),
+        plots.plot_memory_bars({"fp32": 90.9}),
+        plot_lr_schedules({"linear": [1e-4, 5e-5]}),
+    ]
     assert plt.get_fignums() == []
     for figure in figures:  # still drawable after leaving pyplot
         figure.canvas.draw()

@@ -1,4 +1,5 @@
 """The question bank, the files generated from it, and the answer key staying out of student files."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_quiz.bank import LESSON_IDS, BankError, load_bank, load_lesson
+from course_quiz.build import GENERATED_DIRS, build, compare_generated
 from course_utils.quiz.answers import CHOICES, choice_digest
-from course_utils.quiz.bank import LESSON_IDS, BankError, load_bank, load_lesson
-from course_utils.quiz.build import GENERATED_DIRS, build, compare_generated
 
 REPO = Path(__file__).resolve().parents[1]
 BANK = REPO / "quizzes" / "bank"
@@ -64,16 +65,21 @@ def test_the_three_seed_concepts_have_one_defensible_answer(lessons):
     assert any("TrainingArguments" in c.why for c in trainer.choices if c.letter != trainer.answer)
 
 
-@pytest.mark.parametrize("mistake, message", [
-    ("answer: A", "answer must be one of"),
-    ("why: The pretrained weights", "verdict"),
-    ("  - id: q2", "question ids repeat"),
-])
+@pytest.mark.parametrize(
+    "mistake, message",
+    [
+        ("answer: A", "answer must be one of"),
+        ("why: The pretrained weights", "verdict"),
+        ("  - id: q2", "question ids repeat"),
+    ],
+)
 def test_bank_mistakes_are_reported_with_file_and_question(tmp_path, mistake, message):
     text = (BANK / "lesson1.yml").read_text(encoding="utf-8")
     broken = {
         "answer: A": text.replace("answer: A", "answer: E", 1),
-        "why: The pretrained weights": text.replace("why: This is the point of fine-tuning.", "why: Correct, this is it.", 1),
+        "why: The pretrained weights": text.replace(
+            "why: This is the point of fine-tuning.", "why: Correct, this is it.", 1
+        ),
         "  - id: q2": text.replace("  - id: q2", "  - id: q1", 1),
     }[mistake]
     assert broken != text, "the test did not change the bank"
@@ -87,7 +93,7 @@ def test_bank_mistakes_are_reported_with_file_and_question(tmp_path, mistake, me
 def test_committed_generated_files_match_the_bank(fresh_build):
     fresh_root, expected = fresh_build
     problems = compare_generated(expected, fresh_root, REPO)
-    assert problems == [], "Run `python -m course_utils.quiz build` and commit:\n" + "\n".join(problems)
+    assert problems == [], "Run `course-quiz build` and commit:\n" + "\n".join(problems)
 
 
 def test_out_of_date_generated_files_are_detected(fresh_build, tmp_path):
@@ -100,21 +106,25 @@ def test_out_of_date_generated_files_are_detected(fresh_build, tmp_path):
     deleted.unlink()
     (checkout / GENERATED_DIRS[0] / "old.json").write_text("{}")
     problems = compare_generated(expected, fresh_root, checkout)
-    assert problems == [f"out of date: {expected[0]}", f"missing: {expected[-1]}",
-                        f"not generated from the bank (delete it): {GENERATED_DIRS[0] / 'old.json'}"]
+    assert problems == [
+        f"out of date: {expected[0]}",
+        f"missing: {expected[-1]}",
+        f"not generated from the bank (delete it): {GENERATED_DIRS[0] / 'old.json'}",
+    ]
 
 
 # --- the answer key never appears in plain text in what students get --------------------------------
+
 
 def _key_patterns(lesson, question) -> list[re.Pattern]:
     letter = question.answer
     return [
         # (files are searched as stored, so a quote may be JSON-escaped)
         re.compile(rf"answer_{question.id}\s*=\s*\\?[\"']{letter}\\?[\"']"),  # a filled-in answer cell
-        re.compile(rf"!=\s*\\?[\"']{letter}\\?[\"']"),                        # the hidden test's comparison
+        re.compile(rf"!=\s*\\?[\"']{letter}\\?[\"']"),  # the hidden test's comparison
         re.compile(r"BEGIN (HIDDEN TESTS|SOLUTION)"),
-        re.compile(r"\"(answer|correct|key)\"\s*:"),                          # a key field in JSON data
-        re.compile(r"\b(in)?correct\b", re.IGNORECASE),                      # a verdict next to a choice
+        re.compile(r"\"(answer|correct|key)\"\s*:"),  # a key field in JSON data
+        re.compile(r"\b(in)?correct\b", re.IGNORECASE),  # a verdict next to a choice
     ]
 
 
@@ -151,8 +161,11 @@ def test_package_data_checks_the_key_only_through_the_salted_digest(lessons):
         for question, shipped in zip(lesson.questions, data["questions"]):
             assert set(shipped) == {"id", "stem", "choices", "digest"}
             assert all(set(choice) == {"letter", "text", "why"} for choice in shipped["choices"])
-            matching = [letter for letter in CHOICES
-                        if choice_digest(data["salt"], lesson.id, question.id, letter) == shipped["digest"]]
+            matching = [
+                letter
+                for letter in CHOICES
+                if choice_digest(data["salt"], lesson.id, question.id, letter) == shipped["digest"]
+            ]
             assert matching == [question.answer]
 
 
@@ -167,7 +180,9 @@ def test_release_notebooks_have_answer_cells_format_checks_and_points_only_in_hi
             assert test.metadata["nbgrader"]["points"] == 1 and test.metadata["nbgrader"]["locked"]
             assert test.source.strip().startswith("#") and "\n" not in test.source.strip()
         # Colab has neither nbgrader nor course_utils: the release must not import them.
-        assert not re.search(r"^\s*(import|from)\s+(nbgrader|course_utils)", "\n".join(c.source for c in release.cells), re.M)
+        assert not re.search(
+            r"^\s*(import|from)\s+(nbgrader|course_utils)", "\n".join(c.source for c in release.cells), re.M
+        )
 
 
 def test_a_release_notebook_runs_top_to_bottom_as_a_student_would(tmp_path, monkeypatch):

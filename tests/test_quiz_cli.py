@@ -1,4 +1,5 @@
 """The instructor CLI on bad input: a clear one-line message and exit code 2, never a traceback."""
+
 from __future__ import annotations
 
 import shutil
@@ -7,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.quiz.cli import EXIT_ERROR, main
-from course_utils.quiz.submissions import find_submissions, infer_quiz_id
+from course_quiz.cli import EXIT_ERROR, main
+from course_quiz.submissions import find_submissions, infer_quiz_id
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -4,6 +4,7 @@ autograded through the CLI in a temporary course, then exported, summarised and 
 Expected scores are computed from what each simulated student typed (not hard-coded), so the test
 fails if any score is not exactly what the answers deserve.
 """
+
 from __future__ import annotations
 
 import copy
@@ -14,16 +15,16 @@ import random
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 import pytest
 
-from course_utils.quiz.bank import load_bank
-from course_utils.quiz.cli import main
-from course_utils.quiz.grading import grade_row, question_scores
+from course_quiz.bank import load_bank
+from course_quiz.cli import main
+from course_quiz.grading import grade_row, question_scores
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ QUESTIONS = list(KEY)
 
 # How a student may write a letter (all must count), and answers that must earn 0 without crashing.
 LETTER_FORMS = ["{L}", "{l}", " {L} ", "{L})", "({l})", "{l}.", "({L})"]
-MALFORMED = ['2', '"E"', '""', 'None', '"B and C"', '["A"]']
+MALFORMED = ["2", '"E"', '""', "None", '"B and C"', '["A"]']
 
 
 def letter_answer(question: str, letter: str, form: str) -> str:
@@ -49,16 +50,17 @@ def wrong_letter(question: str, rng: random.Random) -> str:
 @dataclass
 class Student:
     """What one simulated student submits, and the points each question must get."""
+
     id: str
     answers: dict[str, str] = field(default_factory=dict)  # question -> answer cell source
-    points: dict[str, int] = field(default_factory=dict)   # question -> expected points
+    points: dict[str, int] = field(default_factory=dict)  # question -> expected points
     tamper: Callable[[nbformat.NotebookNode], None] | None = None
-    raw_text: str | None = None           # written instead of a notebook (corrupted file)
-    missing: bool = False                 # a student folder without quiz1.ipynb
-    flags: tuple[str, ...] = ()           # flag kinds the summary must show
-    folder_layout: bool = False           # <id>/quiz1.ipynb instead of <id>.ipynb
+    raw_text: str | None = None  # written instead of a notebook (corrupted file)
+    missing: bool = False  # a student folder without quiz1.ipynb
+    flags: tuple[str, ...] = ()  # flag kinds the summary must show
+    folder_layout: bool = False  # <id>/quiz1.ipynb instead of <id>.ipynb
 
-    def answer(self, question: str, source: str, points: int) -> "Student":
+    def answer(self, question: str, source: str, points: int) -> Student:
         self.answers[question], self.points[question] = source, points
         return self
 
@@ -78,6 +80,7 @@ def cells_by_id(notebook) -> dict:
 def delete_cells(*grade_ids):
     def tamper(notebook):
         notebook.cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in grade_ids]
+
     return tamper
 
 
@@ -88,6 +91,7 @@ def edit_cell(grade_id, source=None, points=None):
             cell.source = source
         if points is not None:
             cell.metadata["nbgrader"]["points"] = points
+
     return tamper
 
 
@@ -124,26 +128,35 @@ def simulated_class() -> list[Student]:
             if roll < 0.5:
                 student.answer(question, letter_answer(question, KEY[question], rng.choice(LETTER_FORMS)), 1)
             elif roll < 0.8:
-                student.answer(question, letter_answer(question, wrong_letter(question, rng), rng.choice(LETTER_FORMS)), 0)
+                student.answer(
+                    question, letter_answer(question, wrong_letter(question, rng), rng.choice(LETTER_FORMS)), 0
+                )
             else:
                 student.answer(question, f"answer_{question} = {rng.choice(MALFORMED)}", 0)
     all_right(new("raises_name_error")).answer("q2", f"answer_q2 = {KEY['q2']}", 0)  # forgot the quotes
     all_right(new("raises_runtime_error")).answer("q1", f'raise RuntimeError("oops")\nanswer_q1 = "{KEY["q1"]}"', 0)
     all_right(new("deletes_its_answer")).answer("q5", f'answer_q5 = "{KEY["q5"]}"\ndel answer_q5', 0)
     all_right(new("infinite_loop", flags=("timeout",))).answer(
-        "q3", f'while True:\n    pass\nanswer_q3 = "{KEY["q3"]}"', 0)
+        "q3", f'while True:\n    pass\nanswer_q3 = "{KEY["q3"]}"', 0
+    )
     # tampering: nbgrader grades the released cells, and the summary reports the change
     all_right(new("deleted_answer_cell", tamper=delete_cells("q2_answer"), flags=("deleted",))).points["q2"] = 0
     all_right(new("deleted_test_cell", tamper=delete_cells("q4_test"), flags=("deleted",)))
-    all_right(new("deleted_read_only_cells", tamper=delete_cells("q1_question", "q3_format", "helpers"),
-                  flags=("deleted",)))
+    all_right(
+        new("deleted_read_only_cells", tamper=delete_cells("q1_question", "q3_format", "helpers"), flags=("deleted",))
+    )
     new("edited_test_cell", tamper=edit_cell("q1_test", source='print("all good")'), flags=("edited",)).answer(
-        "q1", letter_answer("q1", wrong_letter("q1", rng), "{L}"), 0)  # the edit would have earned the point
-    new("edited_helper_cell", tamper=edit_cell("helpers", source="def read_choice(value):\n    return 'A'\n"),
-        flags=("edited",)).answer("q2", 'answer_q2 = "anything"', 0)
+        "q1", letter_answer("q1", wrong_letter("q1", rng), "{L}"), 0
+    )  # the edit would have earned the point
+    new(
+        "edited_helper_cell",
+        tamper=edit_cell("helpers", source="def read_choice(value):\n    return 'A'\n"),
+        flags=("edited",),
+    ).answer("q2", 'answer_q2 = "anything"', 0)
     all_right(new("edited_points", tamper=edit_cell("q2_test", points=10), flags=("edited",)))
-    all_right(new("edited_question_text", tamper=edit_cell("q3_question", source="**Question 3.** 2+2?"),
-                  flags=("edited",)))
+    all_right(
+        new("edited_question_text", tamper=edit_cell("q3_question", source="**Question 3.** 2+2?"), flags=("edited",))
+    )
     # unusable submissions: scored 0, reported, and the rest of the class is still graded
     new("corrupted_json", raw_text='{"cells": [', flags=("corrupted",))
     new("not_a_notebook", raw_text="%PDF-1.4 binary junk \x00\x01", flags=("corrupted",))
@@ -175,8 +188,11 @@ def write_submission(student: Student, released, folder: Path) -> Path:
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -198,12 +214,20 @@ def graded(tmp_path_factory):
         for variable in ("JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR"):
             patch.setenv(variable, str(root / variable.lower()))
         started = time.monotonic()
-        exit_code = main(["autograde", str(submissions), "--course", str(course), "--quiz", QUIZ,
-                          "--timeout", str(TIMEOUT_SECONDS)])
+        exit_code = main(
+            ["autograde", str(submissions), "--course", str(course), "--quiz", QUIZ, "--timeout", str(TIMEOUT_SECONDS)]
+        )
         seconds = time.monotonic() - started
         print(f"\nautograded {len(students)} submissions in {seconds:.0f} s = {60 * len(students) / seconds:.1f}/min")
-        yield {"course": course, "submissions": submissions, "students": students, "exit_code": exit_code,
-               "before": before, "root": root, "patch": patch}
+        yield {
+            "course": course,
+            "submissions": submissions,
+            "students": students,
+            "exit_code": exit_code,
+            "before": before,
+            "root": root,
+            "patch": patch,
+        }
 
 
 def test_the_class_is_large_enough_and_autograde_succeeds(graded):
@@ -246,7 +270,9 @@ def test_the_summary_reports_tampering_and_broken_submissions(graded, capsys):
             assert QUIZ + ":" not in line, line
     assert "checksum" in lines["edited_test_cell"] and "q1_test" in lines["edited_test_cell"]
     corrupted = next(s for s in graded["students"] if s.id == "corrupted_json")
-    corrupted_file = graded["submissions"] / (f"{corrupted.id}/{QUIZ}.ipynb" if corrupted.folder_layout else f"{corrupted.id}.ipynb")
+    corrupted_file = graded["submissions"] / (
+        f"{corrupted.id}/{QUIZ}.ipynb" if corrupted.folder_layout else f"{corrupted.id}.ipynb"
+    )
     assert str(corrupted_file) in lines["corrupted_json"] and "resubmit" in lines["corrupted_json"]
 
 
@@ -293,7 +319,7 @@ def test_each_quiz_key_passes_its_hidden_tests_and_wrong_answers_fail_them(lesso
     notebook: the instructor's answers pass every test cell; the same notebook with wrong letters fails all."""
     from nbgrader.validator import Validator
 
-    from course_utils.quiz.course import course_config
+    from course_quiz.course import course_config
 
     for variable in ("JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR"):
         monkeypatch.setenv(variable, str(tmp_path / variable.lower()))

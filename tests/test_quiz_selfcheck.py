@@ -1,4 +1,5 @@
 """Lesson self-checks: answer reading, hash-derived feedback, the widget, and the text fallback."""
+
 from __future__ import annotations
 
 import os
@@ -8,17 +9,32 @@ import nbformat
 import pytest
 
 import course_utils.quiz as quiz
+from course_quiz.bank import load_bank
 from course_utils.quiz.answers import CHOICES
-from course_utils.quiz.bank import load_bank
 from course_utils.quiz.selfcheck import WIDGET_MIMETYPE, QuizWidget, render_text, select_questions
 
 REPO = Path(__file__).resolve().parents[1]
 
 # (what a student typed, the letter a student would expect it to mean; None = not an answer)
 ANSWER_FORMS = [
-    ("B", "B"), ("b", "B"), (" B ", "B"), ("B)", "B"), ("(b)", "B"), ("b.", "B"), ("  (d) ", "D"), ("a", "A"),
-    ("E", None), ("", None), ("   ", None), ("BB", None), ("b c", None), ("B) transfer learning", None),
-    (2, None), (None, None), (["B"], None), (b"B", None),
+    ("B", "B"),
+    ("b", "B"),
+    (" B ", "B"),
+    ("B)", "B"),
+    ("(b)", "B"),
+    ("b.", "B"),
+    ("  (d) ", "D"),
+    ("a", "A"),
+    ("E", None),
+    ("", None),
+    ("   ", None),
+    ("BB", None),
+    ("b c", None),
+    ("B) transfer learning", None),
+    (2, None),
+    (None, None),
+    (["B"], None),
+    (b"B", None),
 ]
 
 
@@ -120,16 +136,24 @@ def test_in_a_kernel_the_widget_is_shown_with_a_readable_text_fallback(tmp_path)
     COURSE_QUIZ_TEXT=1 prints text only."""
     from nbclient import NotebookClient
 
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell('import course_utils.quiz\ncourse_utils.quiz.self_check("lesson1", "q2")'),
-        nbformat.v4.new_code_cell('import os\nos.environ["COURSE_QUIZ_TEXT"] = "1"\n'
-                                  'course_utils.quiz.self_check("lesson1", "q2")'),
-        nbformat.v4.new_code_cell('course_utils.quiz.check("lesson1", "q2", "z")'),
-    ])
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "IPYTHONDIR": str(tmp_path / "ipython"),
-           "COURSE_QUIZ_TEXT": ""}
-    NotebookClient(notebook, timeout=60, kernel_name="python3", env=env,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell('import course_utils.quiz\ncourse_utils.quiz.self_check("lesson1", "q2")'),
+            nbformat.v4.new_code_cell(
+                'import os\nos.environ["COURSE_QUIZ_TEXT"] = "1"\ncourse_utils.quiz.self_check("lesson1", "q2")'
+            ),
+            nbformat.v4.new_code_cell('course_utils.quiz.check("lesson1", "q2", "z")'),
+        ]
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "COURSE_QUIZ_TEXT": "",
+    }
+    NotebookClient(
+        notebook, timeout=60, kernel_name="python3", env=env, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     widget_output, text_output, check_output = (cell.outputs for cell in notebook.cells)
     stem = load_bank(REPO / "quizzes" / "bank")[0].questions[1].stem
     assert widget_output[0]["output_type"] == "display_data"
@@ -143,4 +167,5 @@ def test_quiz_data_is_read_as_package_resources():
 
     data = importlib.resources.files("course_utils.quiz") / "data"
     assert sorted(entry.name for entry in data.iterdir() if entry.name.endswith(".json")) == [
-        f"lesson{n}.json" for n in range(1, 6)]
+        f"lesson{n}.json" for n in range(1, 6)
+    ]

@@ -1,4 +1,5 @@
 """course_utils.training: subsets, the majority-class baseline and step arithmetic."""
+
 import pytest
 from datasets import Dataset
 

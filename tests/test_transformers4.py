@@ -4,6 +4,7 @@ A second, small environment: transformers 4.57.6 with its own huggingface_hub an
 --no-deps into .cache/tf4 and put first on PYTHONPATH of a subprocess; torch, safetensors and the rest come from
 the venv. (datasets 5.x cannot import next to huggingface_hub 0.x, so Trainer is not exercised here.)
 """
+
 import json
 import os
 import subprocess
@@ -11,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_loading_report import loading_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,18 +27,34 @@ def tf4_installed() -> bool:
 @pytest.fixture(scope="session")
 def tf4_path() -> Path:
     if not tf4_installed():
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(TF4_DIR), "--no-deps",
-                   "--upgrade", *TF4_REQUIREMENTS]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(TF4_DIR),
+            "--no-deps",
+            "--upgrade",
+            *TF4_REQUIREMENTS,
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if done.returncode != 0 or not tf4_installed():
-            pytest.fail(f"could not install transformers {TF4_VERSION} into {TF4_DIR} "
-                        f"(needs PyPI access): {' '.join(command)}\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+            pytest.fail(
+                f"could not install transformers {TF4_VERSION} into {TF4_DIR} "
+                f"(needs PyPI access): {' '.join(command)}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+            )
     return TF4_DIR
 
 
 def run_under_tf4(tf4_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tf4_path), os.environ.get("PYTHONPATH")])),
-               HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(tf4_path), os.environ.get("PYTHONPATH")])),
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
 
 

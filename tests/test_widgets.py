@@ -1,4 +1,5 @@
 """course_utils.widgets: the batch plan, a real learning-rate schedule, and a headless explorer."""
+
 import math
 
 import pytest

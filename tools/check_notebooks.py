@@ -5,14 +5,15 @@ cell holding an "Open in Colab" badge that points at its own path in the reposit
 the Colab set-up that installs this package only inside Colab; call `course_utils.setup()`; end with a
 "Check your understanding" section.
 """
+
 from __future__ import annotations
 
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_PREFIX = "https://colab.research.google.com/github/"

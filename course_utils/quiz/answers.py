@@ -4,6 +4,7 @@
 the generated quiz notebooks embed the same text (they must run in Colab without this package), so
 the self-check, the notebook's format check and the autograder's hidden tests always agree.
 """
+
 from __future__ import annotations
 
 import hashlib

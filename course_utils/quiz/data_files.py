@@ -3,15 +3,15 @@
 It holds what a self-check shows (stems, choices, per-choice explanations) plus, per question, the
 salted digest of the right choice. There is deliberately no field naming the right letter.
 """
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from ..errors import CourseError
-from .answers import choice_digest, lesson_salt
-from .bank import LESSON_IDS, Lesson
+from .answers import choice_digest
 
 DATA_PACKAGE = "course_utils.quiz"
 DATA_FOLDER = "data"
@@ -21,39 +21,28 @@ class QuizDataError(CourseError):
     """The installed package lacks its quiz data, or a lesson/question id is unknown."""
 
 
-def lesson_data(lesson: Lesson) -> dict:
-    salt = lesson_salt(lesson.id)
-    return {
-        "lesson": lesson.id,
-        "title": lesson.title,
-        "salt": salt,
-        "questions": [
-            {
-                "id": question.id,
-                "stem": question.stem,
-                "choices": [{"letter": c.letter, "text": c.text, "why": c.why} for c in question.choices],
-                "digest": choice_digest(salt, lesson.id, question.id, question.answer),
-            }
-            for question in lesson.questions
-        ],
-    }
+def installed_lessons() -> tuple[str, ...]:
+    """The lesson ids whose self-check data ships with this package, in order (lesson2 before lesson10)."""
+    folder = resources.files(DATA_PACKAGE) / DATA_FOLDER
+    names = [entry.name[: -len(".json")] for entry in folder.iterdir() if entry.name.endswith(".json")]
+    return tuple(sorted(names, key=lambda name: (len(name), name)))
 
 
-def render_lesson_data(lesson: Lesson) -> str:
-    return json.dumps(lesson_data(lesson), indent=1, ensure_ascii=False) + "\n"
-
-
-@lru_cache(maxsize=None)
+@cache
 def load_lesson_data(lesson_id: str) -> dict:
-    if lesson_id not in LESSON_IDS:
-        raise QuizDataError(f"There is no quiz for {lesson_id!r}: use one of {', '.join(LESSON_IDS)}.")
+    if not isinstance(lesson_id, str) or not lesson_id.isidentifier():
+        raise QuizDataError(f"There is no quiz for {lesson_id!r}: use one of {', '.join(installed_lessons())}.")
     data_file = resources.files(DATA_PACKAGE) / DATA_FOLDER / f"{lesson_id}.json"
     try:
         return json.loads(data_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if installed_lessons() and lesson_id not in installed_lessons():
+            raise QuizDataError(
+                f"There is no quiz for {lesson_id!r}: use one of {', '.join(installed_lessons())}."
+            ) from None
         raise QuizDataError(
             f"The quiz data for {lesson_id} is not installed with course_utils. Fix: reinstall the course "
-            "helpers (`make setup`), or from a checkout run `python -m course_utils.quiz build`."
+            "helpers (`make setup`), or from a checkout run `course-quiz build`."
         ) from None
 
 

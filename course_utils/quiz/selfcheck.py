@@ -3,6 +3,7 @@
 Correctness is derived from the salted digest in the shipped data (see `data_files`), so neither the
 data nor the rendered widget states which choice is right until a student checks one.
 """
+
 from __future__ import annotations
 
 import html
@@ -29,8 +30,10 @@ def feedback(lesson_id: str, question_id: str, answer) -> Feedback:
     question = find_question(lesson_id, question_id)
     letter = read_choice(answer)
     if letter is None:
-        message = (f"{question_id}: {answer!r} is not a choice. Answer with one letter: "
-                   f"{', '.join(CHOICES[:-1])} or {CHOICES[-1]}.")
+        message = (
+            f"{question_id}: {answer!r} is not a choice. Answer with one letter: "
+            f"{', '.join(CHOICES[:-1])} or {CHOICES[-1]}."
+        )
         return Feedback(question_id, None, False, message)
     why = next(choice["why"] for choice in question["choices"] if choice["letter"] == letter)
     if is_right_choice(lesson_id, question, letter):
@@ -68,8 +71,11 @@ def render_text(lesson_id: str, questions: list[dict]) -> str:
         lines += ["", f"{question['id']}. {question['stem']}"]
         lines += [f"   {choice['letter']}) {choice['text']}" for choice in question["choices"]]
     example = questions[0]["id"]
-    lines += ["", "To check an answer, run for example:",
-              f'    course_utils.quiz.check("{lesson_id}", "{example}", "A")   # your letter instead of A']
+    lines += [
+        "",
+        "To check an answer, run for example:",
+        f'    course_utils.quiz.check("{lesson_id}", "{example}", "A")   # your letter instead of A',
+    ]
     return "\n".join(lines)
 
 
@@ -83,8 +89,8 @@ def widget_front_end_possible() -> bool:
     if os.environ.get(TEXT_MODE_VARIABLE, "").strip().lower() in {"1", "true", "yes"}:
         return False
     try:
-        from IPython import get_ipython
         import ipywidgets  # noqa: F401
+        from IPython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()
@@ -124,8 +130,7 @@ class QuizWidget:
         self.results[question_id] = outcome.is_right
         # Heavy check / ballot X (U+2714, U+2718) are in common text fonts; emoji marks show as empty boxes
         # where no emoji font is installed (headless browsers, minimal Linux desktops).
-        mark = ('<b style="color:#1a7f37">&#10004;</b>' if outcome.is_right
-                else '<b style="color:#cf222e">&#10008;</b>')
+        mark = '<b style="color:#1a7f37">&#10004;</b>' if outcome.is_right else '<b style="color:#cf222e">&#10008;</b>'
         result.value = f"{mark} {html.escape(outcome.message)}"
         self._update_score()
 

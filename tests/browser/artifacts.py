@@ -1,4 +1,5 @@
 """Screenshots kept as test artifacts (build/browser-artifacts/, gitignored), and what makes one non-trivial."""
+
 from __future__ import annotations
 
 import struct

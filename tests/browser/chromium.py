@@ -3,6 +3,7 @@
 Any reason the browser cannot start becomes a `BrowserUnavailable` with the fix in one sentence: the
 browser test fails with it instead of skipping, so a CI image without Chromium is noticed.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,14 @@ CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 # Headless in a container, and quiet: without the background-networking flags Chromium keeps trying to
 # reach Google's services, which only floods a closed network.
 CHROMIUM_ARGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 )
 VIEWPORT = {"width": 1280, "height": 900}
@@ -49,8 +56,13 @@ def launch(playwright, user_data_dir: Path):
     executable = check_chromium()
     try:
         return playwright.chromium.launch_persistent_context(
-            str(user_data_dir), executable_path=str(executable), headless=True, args=list(CHROMIUM_ARGS),
-            viewport=VIEWPORT, accept_downloads=False, timeout=60_000,
+            str(user_data_dir),
+            executable_path=str(executable),
+            headless=True,
+            args=list(CHROMIUM_ARGS),
+            viewport=VIEWPORT,
+            accept_downloads=False,
+            timeout=60_000,
         )
     except Exception as error:  # playwright.Error, TimeoutError: both mean "no browser"
         raise BrowserUnavailable(

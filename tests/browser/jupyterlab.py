@@ -3,6 +3,7 @@
 Selectors are JupyterLab's and ipywidgets' own DOM classes (no test ids exist there); each is used in one
 place here, so a JupyterLab upgrade that renames one breaks one helper with a clear message.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,8 +73,9 @@ class Lab:
         for label in path[1:]:
             entries = self.page.locator(".lm-Menu:visible").last.locator(".lm-Menu-item")
             texts = [text.strip() for text in entries.locator(".lm-Menu-itemLabel").all_inner_texts()]
-            matches = [i for i, text in enumerate(texts) if text == label] or \
-                      [i for i, text in enumerate(texts) if text.startswith(label)]
+            matches = [i for i, text in enumerate(texts) if text == label] or [
+                i for i, text in enumerate(texts) if text.startswith(label)
+            ]
             if not matches:
                 raise LabProblem(f"no menu entry {label!r} under {' > '.join(path[:-1])}; it has {texts}")
             entries.nth(matches[0]).click()
@@ -83,7 +85,8 @@ class Lab:
         self.page.click(".jp-BreadCrumbs-home")
         for name in path.split("/"):
             item = self.page.locator(".jp-DirListing-item").filter(
-                has=self.page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True))
+                has=self.page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True)
+            )
             try:
                 item.first.wait_for(timeout=timeout * 1000)
             except Exception:
@@ -123,14 +126,17 @@ class Lab:
     def cells(self) -> list[CellState]:
         # textContent, not innerText: JupyterLab 4 skips rendering off-screen cells (windowing mode
         # "contentVisibility"), and the innerText of a skipped cell is empty.
-        states = self.page.eval_on_selector_all(CODE_CELL, f"""cells => cells.map(cell => {{
+        states = self.page.eval_on_selector_all(
+            CODE_CELL,
+            f"""cells => cells.map(cell => {{
             const prompt = cell.querySelector('{PROMPT}');
             const editor = cell.querySelector('.cm-content');
             const outputs = [...cell.querySelectorAll('{OUTPUT}')].map(o => o.textContent);
             const error = outputs.find(text => text.includes({ERROR_MARK!r}));
             return [prompt ? prompt.textContent.trim() : '', editor ? editor.textContent.slice(0, 80) : '',
                     error === undefined ? null : error.slice(0, 1500)];
-        }})""")
+        }})""",
+        )
         return [CellState(index, prompt, start, error) for index, (prompt, start, error) in enumerate(states)]
 
     def run_all(self, timeout: float = 600) -> list[CellState]:
@@ -147,8 +153,10 @@ class Lab:
             if quiet_polls >= 3:
                 return cells
             time.sleep(1)
-        raise LabProblem(f"Run All did not finish within {timeout:.0f} s: "
-                         f"{[(cell.index, cell.prompt) for cell in self.cells() if not cell.executed]}")
+        raise LabProblem(
+            f"Run All did not finish within {timeout:.0f} s: "
+            f"{[(cell.index, cell.prompt) for cell in self.cells() if not cell.executed]}"
+        )
 
     def type_into_cell(self, starts_with: str, text: str) -> str:
         """Click into the code cell whose source starts with `starts_with`, replace its text by typing."""
@@ -173,11 +181,13 @@ class Lab:
         for index in range(images.count()):
             image = images.nth(index)
             image.scroll_into_view_if_needed()
-            measured.append(image.evaluate("""img => {
+            measured.append(
+                image.evaluate("""img => {
                 const box = img.getBoundingClientRect();
                 return {naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
                         width: box.width, height: box.height, complete: img.complete};
-            }"""))
+            }""")
+            )
         return measured
 
     def text_outputs(self) -> list[str]:
@@ -205,7 +215,7 @@ class QuizWidget:
         self.root = root_locator
 
     @classmethod
-    def all_in(cls, lab: Lab) -> list["QuizWidget"]:
+    def all_in(cls, lab: Lab) -> list[QuizWidget]:
         outputs = lab.page.locator(f"{OUTPUT}:has(.widget-radio)")
         return [cls(lab, outputs.nth(index)) for index in range(outputs.count())]
 
@@ -249,8 +259,10 @@ class QuizWidget:
             if now and now != before:
                 return now
             time.sleep(0.2)
-        raise LabProblem(f"no new feedback for {question_id} after checking {letter} (still {before!r}); "
-                         "is the kernel connected to the widget?")
+        raise LabProblem(
+            f"no new feedback for {question_id} after checking {letter} (still {before!r}); "
+            "is the kernel connected to the widget?"
+        )
 
     def screenshot(self, path) -> None:
         self.root.scroll_into_view_if_needed()

@@ -3,6 +3,7 @@
 The server runs in its own process group; `stop()` asks it to shut down (kernels included) through
 its REST API, then terminates and finally kills the whole group, so no kernel outlives the test.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,11 +57,18 @@ class LabServer:
     def output(self) -> str:
         return "".join(self._lines)
 
-    def start(self) -> "LabServer":
+    def start(self) -> LabServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            self.command, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True,
+            self.command,
+            cwd=self.root,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -75,11 +83,15 @@ class LabServer:
                 return self
             if self.process.poll() is not None:
                 self._reader.join(timeout=5)
-                raise LabDidNotStart(f"`{' '.join(self.command)}` exited with {self.process.returncode} before "
-                                     f"printing a URL. Its output:\n{self.output()[-4000:]}")
+                raise LabDidNotStart(
+                    f"`{' '.join(self.command)}` exited with {self.process.returncode} before "
+                    f"printing a URL. Its output:\n{self.output()[-4000:]}"
+                )
             time.sleep(0.2)
-        raise LabDidNotStart(f"`{' '.join(self.command)}` printed no URL with a token within {self.start_timeout:.0f} s. "
-                             f"Its output:\n{self.output()[-4000:]}")
+        raise LabDidNotStart(
+            f"`{' '.join(self.command)}` printed no URL with a token within {self.start_timeout:.0f} s. "
+            f"Its output:\n{self.output()[-4000:]}"
+        )
 
     def _read(self) -> None:
         with open(self.log_path, "w", encoding="utf-8") as log:
@@ -99,7 +111,9 @@ class LabServer:
 
     def api(self, method: str, path: str, body: dict | None = None, timeout: float = 10):
         request = urllib.request.Request(
-            self.base_url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+            self.base_url + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -146,7 +160,7 @@ class LabServer:
         except Exception:
             return []
 
-    def __enter__(self) -> "LabServer":
+    def __enter__(self) -> LabServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -3,6 +3,7 @@
 Each student is graded in its own nbgrader run, so a notebook that crashes nbgrader, hangs or cannot
 be read costs that student only. What went wrong is kept as flags in `<course>/grading_flags.json`.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import (QUIZ_IDS, QuizCourseError, check_quiz_id, ensure_generated, gradebook, nbgrader_api)
+from .course import QUIZ_IDS, QuizCourseError, check_quiz_id, ensure_generated, gradebook, nbgrader_api
 from .submissions import Submission, find_submissions, infer_quiz_id, restore_deleted_cells, tampering
 
 FLAGS_FILE = "grading_flags.json"
@@ -39,8 +40,9 @@ class AutogradeRun:
         return 60 * len(self.rows) / self.seconds if self.seconds else float("inf")
 
 
-def autograde_folder(folder: Path, course_dir: Path, quiz_id: str | None = None, timeout: int | None = None,
-                     progress=print) -> AutogradeRun:
+def autograde_folder(
+    folder: Path, course_dir: Path, quiz_id: str | None = None, timeout: int | None = None, progress=print
+) -> AutogradeRun:
     folder, course_dir = Path(folder), Path(course_dir)
     quiz_id = check_quiz_id(quiz_id) if quiz_id else infer_quiz_id(folder)
     submissions = find_submissions(folder, quiz_id)
@@ -79,8 +81,7 @@ def grade_submission(api, course_dir: Path, quiz_id: str, submission: Submission
         result = {"success": False, "error": f"{type(error).__name__}: {error}"}
     if not result["success"]:
         forget_submission(course_dir, quiz_id, submission.student_id)
-        submission.flags.append(f"error: nbgrader could not grade this notebook, scored 0 "
-                                f"({_last_error_line(result)})")
+        submission.flags.append(f"error: nbgrader could not grade this notebook, scored 0 ({_last_error_line(result)})")
         return
     submission.flags += timeouts(course_dir / "autograded" / submission.student_id / quiz_id / f"{quiz_id}.ipynb")
 
@@ -132,13 +133,16 @@ def summary_rows(course_dir: Path) -> list[GradeRow]:
     with gradebook(course_dir) as book:
         quiz_ids = [quiz for quiz in QUIZ_IDS if quiz in {a.name for a in book.assignments}]
         students = sorted(student.id for student in book.students)
-    return [grade_row(course_dir, quiz, student, flags.get(quiz, {}).get(student, []))
-            for student in students for quiz in quiz_ids]
+    return [
+        grade_row(course_dir, quiz, student, flags.get(quiz, {}).get(student, []))
+        for student in students
+        for quiz in quiz_ids
+    ]
 
 
 def summary_table(rows: list[GradeRow]) -> str:
     if not rows:
-        return "Nothing graded yet: run `python -m course_utils.quiz autograde <submissions folder>`."
+        return "Nothing graded yet: run `course-quiz autograde <submissions folder>`."
     quiz_ids = list(dict.fromkeys(row.quiz_id for row in rows))
     by_student: dict[str, dict[str, GradeRow]] = {}
     for row in rows:
@@ -163,14 +167,17 @@ def export_csv(course_dir: Path, destination: Path) -> Path:
     return destination
 
 
-def generate_feedback(course_dir: Path, quiz_id: str, show_hidden_tests: bool = False,
-                      student_id: str | None = None) -> list[Path]:
+def generate_feedback(
+    course_dir: Path, quiz_id: str, show_hidden_tests: bool = False, student_id: str | None = None
+) -> list[Path]:
     """HTML feedback per student in <course>/feedback/; hidden tests are stripped unless asked for."""
     api = nbgrader_api(course_dir, show_hidden_tests=show_hidden_tests)
     result = api.generate_feedback(check_quiz_id(quiz_id), student_id, force=True)
     if not result["success"]:
-        raise QuizCourseError(f"nbgrader could not generate feedback for {quiz_id} ({_last_error_line(result)}). "
-                              "Fix: autograde the quiz first.")
+        raise QuizCourseError(
+            f"nbgrader could not generate feedback for {quiz_id} ({_last_error_line(result)}). "
+            "Fix: autograde the quiz first."
+        )
     return sorted((Path(course_dir) / "feedback").glob(f"{student_id or '*'}/{quiz_id}/*.html"))
 
 

@@ -1,4 +1,5 @@
-"""`python -m course_utils.quiz ...`: see course_utils.quiz.cli."""
+"""`course-quiz ...`: see course_quiz.cli."""
+
 import sys
 
 from .cli import main

@@ -3,6 +3,7 @@
 Everything students see (self-checks, package data, nbgrader quizzes) is generated from these files,
 so the checks here are the bank's contract: a mistake is reported with its file and question.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import CourseError
-from .answers import CHOICES
+from course_utils.errors import CourseError
+from course_utils.quiz.answers import CHOICES
 
 LESSON_IDS = tuple(f"lesson{number}" for number in range(1, 6))
 MIN_QUESTIONS, MAX_QUESTIONS = 3, 5
@@ -62,7 +63,7 @@ class Lesson:
 
 
 def default_bank_dir() -> Path:
-    from ..paths import project_root
+    from course_utils.paths import project_root
 
     root = project_root()
     if root is None:
@@ -89,8 +90,11 @@ def load_lesson(path: Path, lesson_id: str) -> Lesson:
     _require(raw.get("lesson") == lesson_id, path, f"'lesson:' must be {lesson_id!r}, like the file name")
     _require(isinstance(raw.get("title"), str) and raw["title"].strip(), path, "'title:' is missing")
     raw_questions = raw.get("questions") or []
-    _require(MIN_QUESTIONS <= len(raw_questions) <= MAX_QUESTIONS, path,
-             f"has {len(raw_questions)} questions; write {MIN_QUESTIONS} to {MAX_QUESTIONS}")
+    _require(
+        MIN_QUESTIONS <= len(raw_questions) <= MAX_QUESTIONS,
+        path,
+        f"has {len(raw_questions)} questions; write {MIN_QUESTIONS} to {MAX_QUESTIONS}",
+    )
     questions = tuple(_parse_question(path, number, item) for number, item in enumerate(raw_questions, 1))
     ids = [question.id for question in questions]
     _require(len(set(ids)) == len(ids), path, f"question ids repeat: {ids}")
@@ -105,10 +109,15 @@ def _parse_question(path: Path, number: int, raw) -> Question:
     where = f"question {question_id}"
     stem = _text(raw.get("stem"), path, f"{where}: stem")
     raw_choices = raw.get("choices")
-    _require(isinstance(raw_choices, dict) and sorted(raw_choices) == list(CHOICES), path,
-             f"{where}: choices must be exactly {', '.join(CHOICES)}")
+    _require(
+        isinstance(raw_choices, dict) and sorted(raw_choices) == list(CHOICES),
+        path,
+        f"{where}: choices must be exactly {', '.join(CHOICES)}",
+    )
     choices = tuple(_parse_choice(path, where, letter, raw_choices[letter]) for letter in CHOICES)
-    _require(len({choice.text.lower() for choice in choices}) == len(CHOICES), path, f"{where}: two choices say the same")
+    _require(
+        len({choice.text.lower() for choice in choices}) == len(CHOICES), path, f"{where}: two choices say the same"
+    )
     answer = str(raw.get("answer", ""))
     _require(answer in CHOICES, path, f"{where}: answer must be one of {', '.join(CHOICES)}, got {answer!r}")
     return Question(id=question_id, stem=stem, choices=choices, answer=answer)
@@ -118,9 +127,12 @@ def _parse_choice(path: Path, where: str, letter: str, raw) -> Choice:
     _require(isinstance(raw, dict), path, f"{where}, choice {letter}: needs 'text:' and 'why:'")
     text = _text(raw.get("text"), path, f"{where}, choice {letter}: text")
     why = _text(raw.get("why"), path, f"{where}, choice {letter}: why")
-    _require(VERDICT_WORDS.match(why) is None and not CORRECTNESS_WORDS.search(text + " " + why), path,
-             f"{where}, choice {letter}: says or starts with a verdict (correct, wrong, yes, ...); explain "
-             "without one: the verdict is added when the student checks")
+    _require(
+        VERDICT_WORDS.match(why) is None and not CORRECTNESS_WORDS.search(text + " " + why),
+        path,
+        f"{where}, choice {letter}: says or starts with a verdict (correct, wrong, yes, ...); explain "
+        "without one: the verdict is added when the student checks",
+    )
     return Choice(letter=letter, text=text, why=why)
 
 

@@ -4,13 +4,15 @@ nbgrader is only needed by instructors, so it is imported here and nowhere on th
 Everything goes through nbgrader's Python API with an explicit course root, so the gradebook and all
 working folders live in that root (the repository's `quizzes/`, or a temporary folder in tests).
 """
+
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
 
-from ..errors import CourseError
+from course_utils.errors import CourseError
+
 from .bank import LESSON_IDS
 
 CONFIG_FILE = "nbgrader_config.py"
@@ -22,7 +24,7 @@ class QuizCourseError(CourseError):
 
 
 def default_course_dir() -> Path:
-    from ..paths import project_root
+    from course_utils.paths import project_root
 
     root = project_root()
     if root is None:
@@ -85,8 +87,10 @@ def generate_assignment(api, quiz_id: str) -> None:
     """source/<quiz> -> release/<quiz>, registering the quiz and its cells in the gradebook."""
     result = api.generate_assignment(quiz_id, force=True, create=True)
     if not result["success"]:
-        raise QuizCourseError(f"nbgrader could not generate {quiz_id}:\n{_last_lines(result)}\n"
-                              "Fix: run `python -m course_utils.quiz build`, then try again.")
+        raise QuizCourseError(
+            f"nbgrader could not generate {quiz_id}:\n{_last_lines(result)}\n"
+            "Fix: run `course-quiz build`, then try again."
+        )
 
 
 def ensure_generated(api, course_dir: Path, quiz_id: str) -> None:

@@ -3,6 +3,7 @@
 `check_build` regenerates everything in a temporary folder and lists the committed files that differ,
 so a test (and CI) fails when someone edits the bank without rebuilding.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from .bank import load_bank
 from .course import CONFIG_FILE, generate_assignment, nbgrader_api
-from .data_files import render_lesson_data
+from .lesson_data import render_lesson_data
 from .notebooks import render_source_notebook
 
 PACKAGE_DATA_DIR = Path("course_utils/quiz/data")

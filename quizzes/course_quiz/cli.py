@@ -1,12 +1,13 @@
-"""`python -m course_utils.quiz` / `course-quiz`: the instructor's cycle, from the bank to grades.
+"""`course-quiz` / `course-quiz`: the instructor's cycle, from the bank to grades.
 
-    build      bank -> package data, source and release notebooks (--check: fail if out of date)
-    release    register quizzes in the gradebook and (re)generate release/ with nbgrader
-    autograde  grade a folder of <student>.ipynb or <student>/<quiz>.ipynb (copies, never the originals)
-    export     the gradebook as CSV (nbgrader's CSV export)
-    summary    table: student, score per quiz, flags
-    feedback   HTML feedback per student; hidden tests stripped unless --show-hidden-tests
+build      bank -> package data, source and release notebooks (--check: fail if out of date)
+release    register quizzes in the gradebook and (re)generate release/ with nbgrader
+autograde  grade a folder of <student>.ipynb or <student>/<quiz>.ipynb (copies, never the originals)
+export     the gradebook as CSV (nbgrader's CSV export)
+summary    table: student, score per quiz, flags
+feedback   HTML feedback per student; hidden tests stripped unless --show-hidden-tests
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..errors import CourseError
+from course_utils.errors import CourseError
+
 from .course import QUIZ_IDS, default_course_dir
 
 EXIT_OK, EXIT_STALE, EXIT_ERROR = 0, 1, 2
@@ -33,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    main_parser = argparse.ArgumentParser(prog="course-quiz", description=__doc__,
-                                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    main_parser = argparse.ArgumentParser(
+        prog="course-quiz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="command")
 
     build = commands.add_parser("build", help="generate package data, source and release notebooks from the bank")
@@ -43,8 +46,7 @@ def parser() -> argparse.ArgumentParser:
     build.set_defaults(run=run_build)
 
     release = commands.add_parser("release", aliases=["generate"], help="nbgrader generate_assignment")
-    release.add_argument("quizzes", nargs="*", metavar="quiz",
-                         help="quiz1 .. quiz5 (default: all)")
+    release.add_argument("quizzes", nargs="*", metavar="quiz", help="quiz1 .. quiz5 (default: all)")
     _course_option(release)
     release.set_defaults(run=run_release)
 
@@ -66,8 +68,9 @@ def parser() -> argparse.ArgumentParser:
 
     feedback = commands.add_parser("feedback", help="generate HTML feedback for students")
     feedback.add_argument("quiz", choices=QUIZ_IDS)
-    feedback.add_argument("--show-hidden-tests", action="store_true",
-                          help="keep the hidden tests (and so the answer key) in the feedback")
+    feedback.add_argument(
+        "--show-hidden-tests", action="store_true", help="keep the hidden tests (and so the answer key) in the feedback"
+    )
     feedback.add_argument("--student", help="only this student (default: every autograded student)")
     _course_option(feedback)
     feedback.set_defaults(run=run_feedback)
@@ -83,7 +86,8 @@ def _course(arguments) -> Path:
 
 
 def run_build(arguments) -> int:
-    from ..paths import project_root
+    from course_utils.paths import project_root
+
     from .build import build, stale_files
 
     root = arguments.root or project_root()
@@ -95,7 +99,7 @@ def run_build(arguments) -> int:
         for problem in problems:
             print(problem)
         if problems:
-            print("Generated quiz files are out of date. Fix: python -m course_utils.quiz build")
+            print("Generated quiz files are out of date. Fix: course-quiz build")
             return EXIT_STALE
         print("Generated quiz files are up to date.")
         return EXIT_OK
@@ -121,8 +125,10 @@ def run_autograde(arguments) -> int:
 
     run = autograde_folder(arguments.folder, _course(arguments), arguments.quiz, arguments.timeout)
     flagged = sum(1 for row in run.rows if row.flags)
-    print(f"{run.quiz_id}: graded {len(run.rows)} submissions in {run.seconds:.0f} s "
-          f"({run.per_minute:.1f}/min); {flagged} flagged. Next: course-quiz summary / export.")
+    print(
+        f"{run.quiz_id}: graded {len(run.rows)} submissions in {run.seconds:.0f} s "
+        f"({run.per_minute:.1f}/min); {flagged} flagged. Next: course-quiz summary / export."
+    )
     return EXIT_OK
 
 

