@@ -16,4 +16,3 @@ class MissingAssetError(CourseError):
             f"Fix: run  {self.install_command}  (or `make setup` from the course folder), "
             "then restart the kernel."
         )
-

@@ -219,13 +219,14 @@ def installed_version(distribution: str) -> str | None:
 
 
 def too_old(
-    version_of: Callable[[str], str | None] = installed_version, minimums: Mapping[str, str] = MINIMUM_VERSIONS
+    version_of: Callable[[str], str | None] | None = None, minimums: Mapping[str, str] = MINIMUM_VERSIONS
 ) -> dict[str, str]:
     """{distribution: installed version} for every installed library older than the course's floor.
 
     A library that is not installed is not reported here (the lesson that needs it says so when it imports it)."""
     from packaging.version import Version
 
+    version_of = version_of or installed_version
     return {
         name: version
         for name, floor in minimums.items()
@@ -239,7 +240,7 @@ def upgrade_command(outdated: Mapping[str, str], colab: bool) -> str:
     return f"{'%pip' if colab else 'pip'} install -U {specifiers}"
 
 
-def check_versions(version_of: Callable[[str], str | None] = installed_version, colab: bool | None = None) -> None:
+def check_versions(version_of: Callable[[str], str | None] | None = None, colab: bool | None = None) -> None:
     """Raise a CourseError naming the one command that fixes it when a library is older than the course supports."""
     outdated = too_old(version_of)
     if not outdated:
@@ -303,7 +304,7 @@ def set_seed(seed: int) -> None:
 # `kernels` package: true, harmless, and nothing a student should act on.
 KERNELS_NOTICE = ("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward from kernels-community")
 # transformers 5.x logs a table of unexpected, missing and newly initialised weights after every `from_pretrained`.
-LOAD_REPORT = ("transformers.modeling_utils", " LOAD REPORT")
+LOAD_REPORT = " LOAD REPORT"
 # The transformers verbosity `setup()` sets: WARNING less one, so every warning still shows, but a lesson that sets
 # a verbosity of its own (`transformers.logging.set_verbosity_warning()`) is told apart and sees the load report.
 COURSE_VERBOSITY = logging.WARNING - 1
@@ -325,18 +326,23 @@ def course_verbosity_in_effect() -> bool:
 
 
 def quiet_library_chatter() -> None:
-    """Drop exactly two messages at the loggers that emit them; every other warning stays.
+    """Keep exactly two messages off the student's screen; every other warning stays.
 
-    - bitsandbytes' notice about the optional `kernels` package (always dropped);
-    - transformers 5.x's per-load report table, while the transformers verbosity is the one set here. Lesson 4,
-      which teaches that report, calls `transformers.logging.set_verbosity_warning()` to see it again.
-    Idempotent; works before the libraries are imported (a logger is the same object before and after)."""
+    - bitsandbytes' notice about the optional `kernels` package: dropped at the logger that emits it.
+    - transformers 5.x's per-load report table: dropped by transformers' own printing handler only, while the
+      transformers verbosity is the one set here; a handler a tool adds (lesson 4's log capture) still receives
+      it. Lesson 4, which teaches that report, calls `transformers.logging.set_verbosity_warning()` to see it.
+    Idempotent; works before bitsandbytes is imported (a logger is the same object before and after)."""
     import transformers
 
-    for (logger_name, text), active in ((KERNELS_NOTICE, lambda: True), (LOAD_REPORT, course_verbosity_in_effect)):
-        logger = logging.getLogger(logger_name)
-        if not any(isinstance(existing, DropMessage) for existing in logger.filters):
-            logger.addFilter(DropMessage(text, active))
+    logger_name, text = KERNELS_NOTICE
+    kernels_logger = logging.getLogger(logger_name)
+    if not any(isinstance(existing, DropMessage) for existing in kernels_logger.filters):
+        kernels_logger.addFilter(DropMessage(text))
+    transformers.logging.get_verbosity()  # makes transformers attach its printing handler, if not done yet
+    for handler in logging.getLogger("transformers").handlers:
+        if not any(isinstance(existing, DropMessage) for existing in handler.filters):
+            handler.addFilter(DropMessage(LOAD_REPORT, course_verbosity_in_effect))
     if "TRANSFORMERS_VERBOSITY" not in os.environ and transformers.logging.get_verbosity() == logging.WARNING:
         transformers.logging.set_verbosity(COURSE_VERBOSITY)
 

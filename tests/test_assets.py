@@ -6,15 +6,19 @@ import pytest
 from transformers import AutoModel, AutoTokenizer
 
 import course_utils
-from course_utils import assets, checkpoints
+from course_utils import assets, checkpoints, runtime
 from course_utils.errors import MissingAssetError
 from course_utils.runtime import PROFILES, Runtime
 
 
-def make_runtime(profile: str, online: bool) -> Runtime:
+def make_runtime(profile: str, online: bool, models: str | None = None) -> Runtime:
+    """A Runtime as setup() would make it on this profile with the Hub reachable (`online`) or not."""
+    models = models or runtime.choose_models(profile, online, environ={})[0]
     return Runtime(
         profile=profile,
         profile_reason="test",
+        models=models,
+        models_reason="test",
         hub_online=online,
         hub_reason="test",
         has_cuda=False,
@@ -50,6 +54,38 @@ def test_offline_classifier_is_the_real_packaged_minilm():
 def test_online_names_follow_the_seed_on_gpu_and_stay_small_on_cpu():
     assert course_utils.classifier_checkpoint(make_runtime("gpu", online=True)) == "bert-base-uncased"
     assert course_utils.classifier_checkpoint(make_runtime("cpu", online=True)) == checkpoints.HUB_SMALL_CLASSIFIER
+
+
+@pytest.mark.parametrize(
+    ("models", "classifier", "causal_lm", "chat_template"),
+    [
+        (
+            "hub-full",
+            "bert-base-uncased",
+            "TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T",
+            "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+        ),
+        (
+            "hub-small",
+            "sentence-transformers/all-MiniLM-L6-v2",
+            "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "HuggingFaceTB/SmolLM2-135M-Instruct",
+        ),
+    ],
+)
+@pytest.mark.parametrize("profile", ["ci", "cpu", "gpu"])
+def test_the_model_set_alone_decides_the_checkpoints(profile, models, classifier, causal_lm, chat_template):
+    """Which checkpoints follows rt.models, whatever the profile (sizes) and the network say (the stand-in CI run)."""
+    for online in (True, False):
+        rt = make_runtime(profile, online=online, models=models)
+        assert course_utils.classifier_checkpoint(rt) == classifier
+        assert course_utils.causal_lm_checkpoint(rt) == causal_lm
+        assert course_utils.chat_template_checkpoint(rt) == chat_template
+
+
+def test_a_made_up_model_set_is_refused_with_the_fix():
+    with pytest.raises(course_utils.CourseError, match="Fix"):
+        course_utils.classifier_checkpoint(make_runtime("ci", online=False, models="tiny"))
 
 
 def test_missing_asset_names_the_exact_install_command():

@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import course_utils
-from course_utils import causal_lm, checkpoints, gguf_conversion, instructions
+from course_utils import causal_lm, checkpoints, gguf_conversion, instructions, runtime
 from course_utils.errors import MissingAssetError
 from course_utils.runtime import PROFILES, Runtime
 
@@ -21,6 +21,8 @@ def make_runtime(profile: str, online: bool) -> Runtime:
     return Runtime(
         profile=profile,
         profile_reason="test",
+        models=runtime.choose_models(profile, online, environ={})[0],
+        models_reason="test",
         hub_online=online,
         hub_reason="test",
         has_cuda=False,
@@ -173,8 +175,8 @@ def test_missing_package_names_the_pip_command(tmp_path, monkeypatch):
 
 
 def test_online_checkpoints_are_hub_names():
-    assert course_utils.causal_lm_checkpoint(make_runtime("gpu", online=True)) == checkpoints.HUB_GPU_CAUSAL_LM
-    assert checkpoints.chat_template_checkpoint(make_runtime("gpu", online=True)) == checkpoints.HUB_GPU_CHAT_TEMPLATE
+    assert course_utils.causal_lm_checkpoint(make_runtime("gpu", online=True)) == checkpoints.HUB_FULL_CAUSAL_LM
+    assert checkpoints.chat_template_checkpoint(make_runtime("gpu", online=True)) == checkpoints.HUB_FULL_CHAT_TEMPLATE
     for profile in ("ci", "cpu"):
         name = course_utils.causal_lm_checkpoint(make_runtime(profile, online=True))
         assert name == "HuggingFaceTB/SmolLM2-135M-Instruct"

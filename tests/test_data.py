@@ -1,4 +1,5 @@
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 from datasets import DatasetDict
@@ -14,11 +15,28 @@ def dataset():
 
 def test_shape_matches_the_hub_rotten_tomatoes(dataset):
     assert isinstance(dataset, DatasetDict)
-    assert set(dataset) == {"train", "validation", "test"}
+    assert set(dataset) == set(data.HUB_SPLIT_SIZES) == {"train", "validation", "test"}
     for split in dataset.values():
         assert split.column_names == ["text", "label"]
+        assert split.features == data.FEATURES
         assert split.features["label"].names == ["neg", "pos"]
         assert split.features["text"].dtype == "string"
+
+
+def test_the_model_set_decides_where_the_data_comes_from(monkeypatch):
+    """packaged: the CSV files (with the Hub's features); a Hub model set: load_dataset(<the Hub's id>)."""
+    import datasets
+
+    from course_utils.runtime import MODEL_SETS
+
+    calls = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: calls.append((args, kwargs)))
+    for models in MODEL_SETS:
+        data.load_rotten_tomatoes(SimpleNamespace(models=models, hub_online=False))
+    data.load_rotten_tomatoes()
+    assert [args for args, _ in calls] == [("csv",), (data.HUB_DATASET,), (data.HUB_DATASET,), ("csv",)]
+    assert calls[0][1]["features"] == data.FEATURES and calls[0][1]["data_files"] == data.rotten_tomatoes_data_files()
+    assert data.HUB_DATASET == "cornell-movie-review-data/rotten_tomatoes"
 
 
 def test_real_reviews_with_fresh_as_positive(dataset):

