@@ -12,7 +12,7 @@ export IPYTHONDIR ?= $(CURDIR)/.cache/ipython
 export JUPYTER_RUNTIME_DIR ?= $(CURDIR)/.cache/jupyter/runtime
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup lab test test-fast course bench quizzes clean
+.PHONY: setup lab test test-fast test-colab hub-standins course bench quizzes clean
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml quizzes/pyproject.toml tools/setup_env.sh
@@ -23,8 +23,14 @@ lab: setup  ## open the course in JupyterLab on loopback (prints the URL with it
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
 	  --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: setup  ## the whole test suite: package tests, every lesson under nbmake on the ci profile, acceptance
+test: setup  ## the whole test suite: package tests, every lesson under nbmake on the ci profile, acceptance, the Colab stand-in
 	$(BIN)/python -m pytest -p no:cacheprovider -ra tests notebooks --nbmake --nbmake-timeout=900
+
+test-colab: setup  ## only the Colab stand-in: every lesson at the transformers floor on the Hub model set (tests/test_colab.py)
+	$(BIN)/python -m pytest -p no:cacheprovider -ra tests/test_colab.py tests/test_hub_standins.py
+
+hub-standins: setup  ## build the Hub-layout cache of stand-ins; then HF_HOME=.cache/hub-standins COURSE_MODELS=hub-full
+	$(BIN)/python -m course_dev.hub_standins --out .cache/hub-standins
 
 test-fast: setup  ## package tests only
 	$(BIN)/python -m pytest -p no:cacheprovider -ra tests -m "not acceptance and not slow"

