@@ -315,6 +315,8 @@ KNOWN_LESSON_FAILURES: dict[str, str] = {
     "01_pretraining_vs_finetuning.ipynb": SAMPLING_5X_ONLY,
     "02_training_arguments.ipynb": SAMPLING_5X_ONLY,
     "03_trainer.ipynb": SAMPLING_5X_ONLY,
+    "04_new_head_warnings.ipynb": "require_only_new('classifier.') refuses bert-base-uncased, whose checkpoint "
+    "always carries the unused cls.* pretraining heads (the lesson's own text calls them normal) (lessons45)",
     "05_quantized_loading.ipynb": "the fresh-process load applies the chat template of `checkpoint`, the TinyLlama "
     "base on hub-full, whose tokenizer has none: the notebook must pass chat_template_checkpoint(rt) (lessons45)",
 }
@@ -341,7 +343,8 @@ def colab_base_environment() -> Path:
     base = STANDIN_CACHE / f"base-{key}"
     done = base / "course-standin-complete"
     if not done.is_file():
-        shutil.rmtree(base, ignore_errors=True)
+        for stale in STANDIN_CACHE.glob("base-*"):  # an older package list's environment, or a half-built one
+            shutil.rmtree(stale, ignore_errors=True)
         started = time.monotonic()
         run([sys_base_python(), "-m", "venv", str(base)])
         run([str(base / "bin" / "python"), "-m", "pip", "install", "-q", *COLAB_PREINSTALLS, *HARNESS], timeout=1800)
