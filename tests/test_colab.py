@@ -402,6 +402,7 @@ def colab_environment(work: Path, hub_home: Path, python: Path) -> dict[str, str
     }
 
 
+@pytest.mark.slow  # builds the stand-in (minutes the first time)
 def test_the_colab_stand_in_is_colab_shaped(colab_standin, hub_standins):
     """What the proof below rests on: transformers at the floor, the set-up cell's extras present, no offline asset
     it did not install, and the course package from the wheel, not from this checkout."""
