@@ -98,22 +98,29 @@ def environment(**changes):
             _set_variable(name, value)
 
 
+INSTRUCTION_SETS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "asimd", "sve")
+
+
 def machine() -> dict:
     import torch
     import transformers
 
-    cpu_model = platform.processor() or platform.machine()
+    cpu_model, flags = platform.processor() or platform.machine(), set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and cpu_model in (platform.processor(), platform.machine()):
                 cpu_model = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
     from course_utils.runtime import physical_cores
 
     return {
         "cpu": cpu_model,
+        # The instruction sets that decide which matmul kernels run: an AVX2 and an AVX-512 machine differ by 2x.
+        "instruction_sets": [name for name in INSTRUCTION_SETS if name in flags],
+        "load_average": load_average(),
         "physical_cores": physical_cores(),
         "logical_cpus": os.cpu_count(),
         "torch": torch.__version__,
@@ -308,7 +315,9 @@ def checkpoint_label(checkpoint: str) -> str:
 def table(result: dict) -> str:
     m = result["machine"]
     lines = [
-        f"Machine: {m['cpu']}, {m['physical_cores']} cores ({m['logical_cpus']} logical CPUs), "
+        f"Machine: {m['cpu']} ({', '.join(m.get('instruction_sets', [])) or 'no listed instruction sets'}), "
+        f"{m['physical_cores']} cores ({m['logical_cpus']} logical CPUs), load average "
+        f"{' / '.join(f'{value:.1f}' for value in m.get('load_average', []))} at the start; "
         f"torch {m['torch']}, transformers {m['transformers']}, Python {m['python']}"
     ]
     matmul = result["matmul"]

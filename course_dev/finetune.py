@@ -110,6 +110,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="TrainingArguments(dataloader_num_workers=...)",
     )
+    p.add_argument(
+        "--freeze-embeddings",
+        action="store_true",
+        help="train everything but the word-embedding table (a look-up, not a matmul: no gradient, no optimizer state)",
+    )
     p.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CPUs with AVX512-BF16/AMX, GPUs)")
     p.add_argument(
         "--seed-style",
@@ -273,6 +278,8 @@ def train_once(rt, options) -> dict:
     train, held_out = tokenized_splits(rt, tokenizer, options)
     set_seed(options.seed)
     model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
+    if options.freeze_embeddings:
+        model.get_input_embeddings().requires_grad_(False)
     initial_checksum = parameter_checksum(model)
     collator = CountingCollator(DataCollatorWithPadding(tokenizer))
     trainer = Trainer(
