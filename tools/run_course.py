@@ -41,7 +41,15 @@ def execute(notebook: Path, build: Path, timeout: int) -> tuple[float, str | Non
     error = None
     kernel = local_kernel_manager()
     try:
-        NotebookClient(nb, timeout=timeout, km=kernel, resources={"metadata": {"path": str(notebook.parent)}}).execute()
+        # Without stored widget state, the HTML copy renders each self-check's text (every question and its
+        # choices) instead of a widget view that needs JavaScript from the web to show anything.
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            km=kernel,
+            store_widget_state=False,
+            resources={"metadata": {"path": str(notebook.parent)}},
+        ).execute()
     except CellExecutionError as failure:
         error = str(failure).strip().splitlines()[-1][:200]
     finally:
