@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from course_utils.paths import project_root
+from course_utils.runtime import PROFILES
 
 from .finetune import positive_int
 
@@ -50,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
         help="seconds-scale versions: tiny matmul, `finetune --quick`, a 3-student class; lessons and the "
         "test command are skipped unless --lesson-profiles is given",
     )
-    p.add_argument("--profile", choices=["ci", "cpu", "gpu"], default="cpu", help="fine-tune profile (default: cpu)")
+    p.add_argument("--profile", choices=list(PROFILES), default="cpu", help="fine-tune profile (default: cpu)")
     p.add_argument(
         "--threads",
         type=positive_int,
@@ -402,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     if options.lesson_profiles is None:
         options.lesson_profiles = "" if options.quick else "ci,cpu"
     lesson_profiles = [name.strip() for name in options.lesson_profiles.split(",") if name.strip()]
-    unknown = [name for name in lesson_profiles if name not in ("ci", "cpu", "gpu")]
+    unknown = [name for name in lesson_profiles if name not in PROFILES]
     if unknown:
         parser().error(f"--lesson-profiles: {', '.join(unknown)} not a profile (use ci, cpu, gpu)")
     needs_checkout = (

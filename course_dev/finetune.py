@@ -25,6 +25,8 @@ import time
 import warnings
 from pathlib import Path
 
+from course_utils.runtime import PROFILES  # light: torch loads later, after setup() chose OpenMP waits
+
 # Speed settings the course recommends (measured with `python -m course_dev.bench`); `--seed-style` drops them.
 # The biggest one is not here: course_utils.setup() makes OpenMP's threads wait passively (runtime.py), which
 # `--seed-style` undoes by loading torch first, as the seed's notebooks do.
@@ -71,7 +73,7 @@ def thread_choice(text: str) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m course_dev.finetune", description=__doc__.split("\n\n")[0])
-    p.add_argument("--profile", choices=["ci", "cpu", "gpu"], help="sizes to use (default: what setup() picks)")
+    p.add_argument("--profile", choices=list(PROFILES), help="sizes to use (default: what setup() picks)")
     p.add_argument("--quick", action="store_true", help="a few steps on a few examples (for tests): seconds")
     p.add_argument("--train-examples", type=positive_int, help="training examples (default: the profile's)")
     p.add_argument(
