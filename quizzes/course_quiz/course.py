@@ -38,7 +38,9 @@ def check_course_dir(course_dir: Path) -> Path:
     """A folder that exists and holds nbgrader_config.py; checked before anything could create a gradebook."""
     course_dir = Path(course_dir).expanduser().resolve()
     if not course_dir.is_dir():
-        raise QuizCourseError(f"No course folder at {course_dir}: pass --course <term workspace from course-quiz init>.")
+        raise QuizCourseError(
+            f"No course folder at {course_dir}: pass --course <term workspace from course-quiz init>."
+        )
     if not (course_dir / CONFIG_FILE).is_file():
         raise QuizCourseError(
             f"{course_dir} has no {CONFIG_FILE}: pass --course <term workspace>, or rebuild it with course-quiz init."

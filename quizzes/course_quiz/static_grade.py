@@ -128,13 +128,19 @@ def _right_quiz(notebook: dict, release: Release, reading: Reading) -> bool:
         reading.flags.append("metadata: the notebook's quiz/term stamp is missing (graded by its cells)")
         return True
     if stamp.get("quiz") != release.quiz_id:
-        _not_graded(reading, f"wrong quiz: this is {stamp.get('quiz')!r}'s notebook, handed in for "
-                             f"{release.quiz_id}; not graded. Fix: move it to the right quiz's folder.")
+        _not_graded(
+            reading,
+            f"wrong quiz: this is {stamp.get('quiz')!r}'s notebook, handed in for "
+            f"{release.quiz_id}; not graded. Fix: move it to the right quiz's folder.",
+        )
         return False
     if stamp.get("term") != release.term_id:
-        _not_graded(reading, f"wrong term: notebook of {stamp.get('term')!r}, not of {release.term_id!r} "
-                             "(its choices are in another order); not graded. Fix: have the student answer "
-                             "this term's notebook.")
+        _not_graded(
+            reading,
+            f"wrong term: notebook of {stamp.get('term')!r}, not of {release.term_id!r} "
+            "(its choices are in another order); not graded. Fix: have the student answer "
+            "this term's notebook.",
+        )
         return False
     return True
 
@@ -227,8 +233,9 @@ class StaticGrade(NbGraderPreprocessor):
             if result is None or not reading.graded or result.score == 0:
                 why = result.comment if result else "not graded"
                 flags = "; ".join(reading.flags) if not reading.graded else ""
-                cell.outputs = [new_output("error", ename="NotGraded", evalue=f"0 points: {why} {flags}".strip(),
-                                           traceback=[])]
+                cell.outputs = [
+                    new_output("error", ename="NotGraded", evalue=f"0 points: {why} {flags}".strip(), traceback=[])
+                ]
             else:
                 cell.outputs = [new_output("stream", name="stdout", text=f"{result.score:g} points: {result.comment}")]
         return nb, resources

@@ -75,8 +75,13 @@ def term_lesson(seed: str, lesson: Lesson) -> tuple[Lesson, list[TermQuestion]]:
     return replace(lesson, questions=tuple(shown for shown, _ in pairs)), [key for _, key in pairs]
 
 
-def init_workspace(workspace: Path, bank_dir: Path, config_template: Path = CONFIG_TEMPLATE, seed: str | None = None,
-                   term_id: str | None = None) -> dict:
+def init_workspace(
+    workspace: Path,
+    bank_dir: Path,
+    config_template: Path = CONFIG_TEMPLATE,
+    seed: str | None = None,
+    term_id: str | None = None,
+) -> dict:
     """Create (or rebuild, keeping its seed) a term workspace; returns the term settings."""
     workspace = Path(workspace).expanduser().resolve()
     refuse_public_place(workspace)
@@ -106,8 +111,9 @@ def build_term(workspace: Path, lessons: list[Lesson], settings: dict) -> dict:
         target = workspace / "source" / lesson.quiz_id / f"{lesson.quiz_id}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render_source_notebook(shown, settings["term"]), encoding="utf-8")
-        key["quizzes"][lesson.quiz_id] = {q.id: {"answer": q.answer, "order": q.order, "variant": q.variant}
-                                          for q in questions}
+        key["quizzes"][lesson.quiz_id] = {
+            q.id: {"answer": q.answer, "order": q.order, "variant": q.variant} for q in questions
+        }
         key["quizzes"][lesson.quiz_id]["_choices"] = {
             question.id: {c.letter: c.text for c in question.choices} for question in shown.questions
         }
