@@ -108,6 +108,11 @@ def read_notebook(notebook, release: Release) -> Reading:
     for question_id, entry in release.key.items():
         reading.results.append(_grade_question(by_id.get(f"{question_id}_answer"), question_id, entry, release))
     reading.flags += [
+        f"look-alike: {result.problem} (scored 0)"
+        for result in reading.results
+        if "not a Latin letter" in result.problem
+    ]
+    reading.flags += [
         f"code: answer cell {result.id}_answer holds code besides the answer (read as text, never run)"
         for result in reading.results
         if _holds_other_code(by_id.get(f"{result.id}_answer"), result.id)
@@ -177,7 +182,9 @@ def _grade_question(cell, question_id: str, entry: dict, release: Release) -> Qu
 
 
 def _holds_other_code(cell, question_id: str) -> bool:
-    """More than `answer_qN = "..."` and comments: flagged for the instructor (it is never run anyway)."""
+    """More than `answer_qN = ...` and comments: flagged for the instructor (it is never run anyway).
+
+    A malformed value (`answer_q1 = 2`) is not flagged: it is simply unreadable, and its comment says why."""
     if cell is None:
         return False
     try:
@@ -191,7 +198,6 @@ def _holds_other_code(cell, question_id: str) -> bool:
             and len(statement.targets) == 1
             and isinstance(statement.targets[0], ast.Name)
             and statement.targets[0].id == name
-            and isinstance(statement.value, ast.Constant)
         )
         if not plain:
             return True
