@@ -459,7 +459,7 @@ def test_feedback_is_withheld_until_released_and_names_the_key_only_if_asked(gra
 
 def test_nbgraders_own_autograde_reads_through_the_course_config(graded, tmp_path):
     """`nbgrader autograde` (and the formgrader) with the workspace's config: StaticGrade, not Execute."""
-    from course_quiz.course import gradebook, nbgrader_api
+    from course_quiz.course import nbgrader_api
 
     term = graded["term"]
     target = term.workspace / "submitted" / "via_nbgrader" / QUIZ
