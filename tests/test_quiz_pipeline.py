@@ -129,6 +129,7 @@ def simulated_class(term: Term) -> list[Student]:
     )
     new("edited_helper", tamper=edit_cell("helpers", source="def read_choice(v):\n    return 'A'\n"), flags=("edited",))
     all_right(new("edited_points", tamper=edit_cell("q2_test", points=10), flags=("edited",)))
+    all_right(new("edited_question", tamper=edit_cell("q3_question", source="**Question 3.** 2+2?"), flags=("edited",)))
     new("corrupted_json", write=raw_file('{"cells": ['), graded=False, flags=("corrupted",))
     new("not_a_notebook", write=raw_file("%PDF-1.4 binary junk \x00\x01"), graded=False, flags=("corrupted",))
     missing = new("missing_notebook", write=missing_notebook, graded=False, flags=("missing",))
@@ -429,8 +430,11 @@ def test_regrading_replaces_every_earlier_score_manual_ones_included(graded, tmp
     term = graded["term"]
     with gradebook(term.workspace) as book:
         book.find_grade("q1_test", QUIZ, QUIZ, "wrong_a").manual_score = 1.0
+        book.find_grade("q2_test", QUIZ, QUIZ, "wrong_a").needs_manual_grade = True
         book.db.commit()
-    assert "manual: q1_test set by hand to 1" in summary_lines(graded, capsys)["wrong_a"]
+    line = summary_lines(graded, capsys)["wrong_a"]
+    assert "manual: q1_test set by hand to 1" in line and "needs_manual_grade: q2_test" in line
+    assert line.split()[1] == "1/5"  # the summary's score is nbgrader's: the manual score counts
     inbox = tmp_path / QUIZ
     inbox.mkdir()
     write_submission(Student("wrong_a", answers={"q1": term.right("q1")}), term, inbox)

@@ -105,8 +105,6 @@ exec(READER_SOURCE, _namespace)  # noqa: S102 - our own constant, see the module
 read_choice = _namespace["read_choice"]
 read_answer = _namespace["read_answer"]
 
-# Kept for code that embeds only the value rule.
-READ_CHOICE_SOURCE = READER_SOURCE
 
 
 def lesson_salt(lesson_id: str) -> str:
