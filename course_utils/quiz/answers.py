@@ -106,7 +106,6 @@ read_choice = _namespace["read_choice"]
 read_answer = _namespace["read_answer"]
 
 
-
 def lesson_salt(lesson_id: str) -> str:
     """A fixed per-lesson salt, so that rebuilding the data gives identical files."""
     return hashlib.sha256(f"fine-tuning-course quiz salt|{lesson_id}".encode()).hexdigest()[:16]

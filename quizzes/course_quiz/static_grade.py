@@ -55,7 +55,12 @@ class Release:
 
     @classmethod
     def load(cls, course_dir: Path, quiz_id: str, term_key: dict) -> Release:
-        notebook = json.loads((Path(course_dir) / "release" / quiz_id / f"{quiz_id}.ipynb").read_text("utf-8"))
+        path = Path(course_dir) / "release" / quiz_id / f"{quiz_id}.ipynb"
+        if not path.is_file() or quiz_id not in term_key["quizzes"]:
+            from .course import QuizCourseError
+
+            raise QuizCourseError(f"{course_dir} has no released {quiz_id}: rebuild the term with course-quiz init.")
+        notebook = json.loads(path.read_text("utf-8"))
         cells = {grade_id(cell): cell for cell in notebook["cells"] if grade_id(cell)}
         key = {qid: entry for qid, entry in term_key["quizzes"][quiz_id].items() if not qid.startswith("_")}
         points = {qid: float(cells[f"{qid}_test"]["metadata"]["nbgrader"].get("points", 1)) for qid in key}
