@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from course_quiz.term import term_lesson
 
 REPO = Path(__file__).resolve().parents[1]
 BANK = REPO / "quizzes" / "bank"
-SEED = "a secret only the instructor knows"
+SEED = secrets.token_urlsafe(24)  # a fresh secret each run: no file can hold it by accident
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,9 @@ def check_format(question):
     The grader reads the answer cell's text, never runs it: this applies the same rule to the
     answer cell you ran last.
     \"\"\"
+    import re
     name = "answer_" + question
-    ran = [source for source in globals().get("In", []) if name in source and "check_format" not in source]
+    ran = [cell for cell in globals().get("In", []) if re.search(rf"\\b{name}\\b", cell) and "check_format" not in cell]
     if not ran:
         print(name, "is not set: run its answer cell first.")
         return
