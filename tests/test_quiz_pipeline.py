@@ -186,7 +186,7 @@ def adversarial_class(term: Term, root: Path) -> list[Student]:
     new("reader_1gb", write=huge_file, graded=False, flags=("too large",))
     new("reader_deep_json", write=raw_file("[" * 200_000 + "]" * 200_000), graded=False, flags=("corrupted",))
     new("reader_deep_source", flags=("code",)).answer("q1", "answer_q1 = " + "(" * 5000 + '"A"' + ")" * 5000, 0)
-    duplicate_assignments = all_right(new("reader_duplicate_assignments"))
+    duplicate_assignments = all_right(new("reader_duplicate_assignments", flags=("reassigned",)))
     duplicate_assignments.answer("q1", f"{term.right('q1')}\n{term.wrong('q1', rng)}", 0)  # the last one counts
     duplicate_assignments.answer("q2", f"{term.wrong('q2', rng)}\n{term.right('q2')}", 1)
     all_right(new("reader_annotated", flags=("code",))).answer("q2", f'answer_q2: str = "{term.key["q2"]}"', 0)

@@ -117,11 +117,14 @@ def read_notebook(notebook, release: Release) -> Reading:
         for result in reading.results
         if "not a Latin letter" in result.problem
     ]
-    reading.flags += [
-        f"code: answer cell {result.id}_answer holds code besides the answer (read as text, never run)"
-        for result in reading.results
-        if _holds_other_code(by_id.get(f"{result.id}_answer"), result.id)
-    ]
+    for result in reading.results:
+        other_code, assignments = _answer_cell_shape(by_id.get(f"{result.id}_answer"), result.id)
+        if other_code:
+            reading.flags.append(f"code: answer cell {result.id}_answer holds code besides the answer (never run)")
+        if assignments > 1:
+            reading.flags.append(
+                f"reassigned: answer cell {result.id}_answer sets answer_{result.id} {assignments} times (the last counts)"
+            )
     return reading
 
 
@@ -140,7 +143,7 @@ def _right_quiz(notebook: dict, release: Release, reading: Reading) -> bool:
     if stamp.get("quiz") != release.quiz_id:
         _not_graded(
             reading,
-            f"wrong quiz: this is {stamp.get('quiz')!r}'s notebook, handed in for "
+            f"wrong quiz: this is the notebook of {stamp.get('quiz')}, handed in for "
             f"{release.quiz_id}; not graded. Fix: move it to the right quiz's folder.",
         )
         return False
@@ -186,27 +189,25 @@ def _grade_question(cell, question_id: str, entry: dict, release: Release) -> Qu
     return QuestionResult(question_id, letter, problem, score, points)
 
 
-def _holds_other_code(cell, question_id: str) -> bool:
-    """More than `answer_qN = ...` and comments: flagged for the instructor (it is never run anyway).
-
-    A malformed value (`answer_q1 = 2`) is not flagged: it is simply unreadable, and its comment says why."""
+def _answer_cell_shape(cell, question_id: str) -> tuple[bool, int]:
+    """(holds more than `answer_qN = ...` and comments, how many such assignments): both are flagged for the
+    instructor (nothing is ever run). A malformed value (`answer_q1 = 2`) is not "code": it is simply
+    unreadable, and the answer's comment says why."""
     if cell is None:
-        return False
+        return False, 0
     try:
         tree = ast.parse(source_text(cell)[:20000])
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True
+        return True, 0
     name = f"answer_{question_id}"
-    for statement in tree.body:
-        plain = (
-            isinstance(statement, ast.Assign)
-            and len(statement.targets) == 1
-            and isinstance(statement.targets[0], ast.Name)
-            and statement.targets[0].id == name
-        )
-        if not plain:
-            return True
-    return False
+    plain = [
+        isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and statement.targets[0].id == name
+        for statement in tree.body
+    ]
+    return not all(plain), sum(plain)
 
 
 # --- nbgrader's autograde, configured by the workspace's nbgrader_config.py ------------------------------------
