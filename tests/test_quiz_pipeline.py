@@ -494,3 +494,31 @@ def test_a_config_that_fails_to_load_stops_grading_and_names_the_line(graded, tm
     config.write_text(config.read_text().replace("    StaticGrade,\n", "").replace("import course_quiz_typo", ""))
     assert main(["autograde", str(graded["inbox"]), "--course", str(workspace), "--quiet"]) == 2
     assert "would run student code" in capsys.readouterr().err
+
+
+def test_the_reader_survives_any_json_shape(graded):
+    """Values of the wrong type anywhere a student can put them: flags or zeros, never an exception."""
+    from course_quiz.static_grade import Release, read_notebook
+
+    term = graded["term"]
+    release = Release.load(term.workspace, QUIZ, json.loads((term.workspace / "key.json").read_text()))
+    odd_values = [None, 1, 2.5, "x", [], {}, [1, {"a": None}], {"nbgrader": []}, {"grade_id": 5}]
+    rng = random.Random(7)
+    for trial in range(300):
+        notebook = copy.deepcopy(term.release)
+        for _ in range(rng.randint(1, 4)):
+            cell = rng.choice(notebook["cells"])
+            field_name = rng.choice(["metadata", "source", "cell_type", "outputs"])
+            nbgrader = cell["metadata"].get("nbgrader") if isinstance(cell.get("metadata"), dict) else None
+            if field_name == "metadata" and rng.random() < 0.5 and isinstance(nbgrader, dict):
+                cell["metadata"]["nbgrader"][rng.choice(["grade_id", "points", "grade", "locked"])] = rng.choice(
+                    odd_values
+                )
+            else:
+                cell[field_name] = rng.choice(odd_values)
+        if trial % 10 == 0:
+            notebook["metadata"] = rng.choice(odd_values)
+        reading = read_notebook(notebook, release)
+        assert all(result.score in (0.0, 1.0) for result in reading.results)
+    for not_a_notebook in odd_values + [{"cells": 5}, {"cells": [1, 2]}]:
+        assert not read_notebook(not_a_notebook, release).graded

@@ -73,7 +73,14 @@ def read_inbox(inbox: Inbox, release: Release) -> dict[str, Reading | None]:
 
     readings: dict[str, Reading | None] = {}
     for submission in inbox.submissions:
-        reading = read_notebook(submission.notebook, release) if submission.notebook is not None else None
+        try:
+            reading = read_notebook(submission.notebook, release) if submission.notebook is not None else None
+        except Exception as error:  # noqa: BLE001 - a reader bug must cost this student only, and be reported
+            reading = None
+            submission.flags.append(
+                f"error: the grader could not read {submission.path} ({type(error).__name__}); "
+                "scored 0. Fix: report this notebook to the course maintainers."
+            )
         if reading is not None:
             submission.flags += reading.flags
         readings[submission.student_id] = reading if reading is not None and reading.graded else None

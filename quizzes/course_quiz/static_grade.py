@@ -80,7 +80,9 @@ def grade_id(cell) -> str | None:
 
 def source_text(cell) -> str:
     source = cell.get("source", "")
-    return "".join(part for part in source if isinstance(part, str)) if isinstance(source, list) else str(source)
+    if isinstance(source, list):
+        return "".join(part for part in source if isinstance(part, str))
+    return source if isinstance(source, str) else ""
 
 
 def read_notebook(notebook, release: Release) -> Reading:
@@ -159,7 +161,9 @@ def _right_quiz(notebook: dict, release: Release, reading: Reading) -> bool:
 
 
 def _signature(cell: dict) -> tuple:
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    nbgrader = nbgrader if isinstance(nbgrader, dict) else {}
     flags = tuple(nbgrader.get(name) for name in ("grade", "solution", "locked", "points", "task"))
     return cell.get("cell_type"), flags
 
