@@ -522,3 +522,39 @@ def test_the_reader_survives_any_json_shape(graded):
         assert all(result.score in (0.0, 1.0) for result in reading.results)
     for not_a_notebook in odd_values + [{"cells": 5}, {"cells": [1, 2]}]:
         assert not read_notebook(not_a_notebook, release).graded
+
+
+def test_plain_executing_nbgrader_fails_closed(graded, tmp_path, monkeypatch):
+    """nbgrader autograde WITHOUT the course config executes the notebook (its default `Execute`), restoring
+    the hidden test cells from the gradebook: every question then scores 0, and the output names the command."""
+    import logging
+    import shutil
+
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    from course_quiz.course import gradebook, put_scripts_on_path
+
+    for variable in ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+    term = graded["term"]
+    workspace = tmp_path / "plain"
+    shutil.copytree(term.workspace, workspace)
+    (workspace / "nbgrader_config.py").write_text("c = get_config()\n")  # nbgrader's defaults
+    target = workspace / "submitted" / "all_right" / QUIZ
+    target.mkdir(parents=True)
+    student = Student("all_right", answers={q: term.right(q) for q in term.questions})
+    write_submission(student, term, target)
+    (target / "all_right.ipynb").rename(target / f"{QUIZ}.ipynb")
+    config = Config()
+    config.CourseDirectory.root = str(workspace)
+    config.CourseDirectory.course_id = "fine-tuning-pretrained-models"
+    put_scripts_on_path()
+    api = NbGraderAPI(config=config)
+    api.log_level = logging.WARNING
+    assert api.autograde(QUIZ, "all_right", create=True)["success"]
+    assert question_scores(workspace, "all_right") == {q: 0.0 for q in term.questions}
+    autograded = (workspace / "autograded" / "all_right" / QUIZ / f"{QUIZ}.ipynb").read_text()
+    assert "course-quiz autograde" in autograded and "NotGradedThisWay" in autograded
+    with gradebook(workspace) as book:
+        assert book.find_submission(QUIZ, "all_right").score == 0

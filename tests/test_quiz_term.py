@@ -52,6 +52,7 @@ def test_the_seed_shuffles_choices_so_public_letters_say_nothing(term):
 
 
 def test_secrets_are_readable_by_the_owner_only(term):
+    assert term.stat().st_mode & 0o077 == 0
     for name in ("key.json", "term.json"):
         assert (term / name).stat().st_mode & 0o077 == 0, name
 

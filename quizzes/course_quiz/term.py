@@ -86,6 +86,7 @@ def init_workspace(
     workspace = Path(workspace).expanduser().resolve()
     refuse_public_place(workspace)
     workspace.mkdir(parents=True, exist_ok=True)
+    os.chmod(workspace, 0o700)  # the key, the seed and the students' grades: the instructor's only
     settings = _term_settings(workspace, seed, term_id)
     (workspace / PRIVATE_DIR).mkdir(exist_ok=True)
     (workspace / PRIVATE_DIR / "README.txt").write_text(PRIVATE_README, encoding="utf-8")
