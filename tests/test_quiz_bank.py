@@ -70,6 +70,7 @@ def test_the_three_seed_concepts_have_one_defensible_answer(lessons):
         ("answer: A", "answer must be one of"),
         ("why: The pretrained weights", "verdict"),
         ("  - id: q2", "question ids repeat"),
+        ("TODO", "still says TODO"),  # an unwritten question from tools/new_lesson.py
     ],
 )
 def test_bank_mistakes_are_reported_with_file_and_question(tmp_path, mistake, message):
@@ -80,6 +81,7 @@ def test_bank_mistakes_are_reported_with_file_and_question(tmp_path, mistake, me
             "why: This is the point of fine-tuning.", "why: Correct, this is it.", 1
         ),
         "  - id: q2": text.replace("  - id: q2", "  - id: q1", 1),
+        "TODO": text.replace("text: ", "text: TODO ", 1),
     }[mistake]
     assert broken != text, "the test did not change the bank"
     path = tmp_path / "lesson1.yml"

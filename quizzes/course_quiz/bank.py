@@ -23,6 +23,8 @@ QUESTION_ID = re.compile(r"q[1-9][0-9]*")
 VERDICT_WORDS = re.compile(r"^\W*(correct|incorrect|right|wrong|yes|no|true|false)\b", re.IGNORECASE)
 CORRECTNESS_WORDS = re.compile(r"\b(in)?correct(ly)?\b", re.IGNORECASE)
 
+PLACEHOLDER = "TODO"  # what tools/new_lesson.py writes into a new bank file
+
 
 class BankError(CourseError):
     """The question bank has a mistake; the message names the file and question."""
@@ -236,6 +238,8 @@ def _right_choice_is_longest(form: Variant) -> bool:
 
 def _text(value, path: Path, what: str) -> str:
     _require(isinstance(value, (str, int, float)) and str(value).strip(), path, f"{what} is missing")
+    # tools/new_lesson.py scaffolds questions that say TODO: none may reach students unwritten.
+    _require(PLACEHOLDER not in str(value), path, f"{what} still says {PLACEHOLDER}: write it")
     return " ".join(str(value).split())  # YAML folding leaves stray newlines; one line reads everywhere
 
 
