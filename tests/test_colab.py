@@ -405,6 +405,8 @@ def colab_environment(work: Path, hub_home: Path, python: Path) -> dict[str, str
         "HF_HUB_OFFLINE": "1",
         "COURSE_CACHE_DIR": str(work / "course-cache"),
         "MPLCONFIGDIR": str(work / "matplotlib"),
+        "IPYTHONDIR": str(work / "ipython"),
+        "JUPYTER_RUNTIME_DIR": str(work / "jupyter-runtime"),
         "TOKENIZERS_PARALLELISM": "false",
     }
 
