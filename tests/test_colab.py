@@ -11,7 +11,7 @@ the `ci` profile from a folder outside the checkout, with COURSE_MODELS=hub-full
 small stand-ins under the real ids (course_dev/hub_standins.py) and HF_HUB_OFFLINE=1: like a Colab runtime it
 "reaches the Hub" and has no packaged asset its set-up cell did not install.
 The preinstalled part is kept in .cache/colab-standin/ between runs on a developer's machine (keyed by its
-package list); a fresh clone (CI) builds it from scratch. The set-up cell's install is done afresh on every run,
+package list); CI (CI=true) builds it from scratch on every run. The set-up cell's install is done afresh on every run,
 into an overlay environment that sees the preinstalled one through a .pth file.
 
 The badge's form is tools/check_notebooks.py's job (tests/test_notebook_form.py); here the badge target is
@@ -40,6 +40,8 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
+
+from course_utils.runtime import env_flag
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -345,11 +347,12 @@ def venv_site_packages(venv: Path) -> Path:
 
 
 def colab_base_environment() -> Path:
-    """The preinstalled part, built once per package list (a fresh clone builds it; a developer's second run reuses it)."""
+    """The preinstalled part, built once per package list: a developer's second run reuses it; CI (CI=true, as
+    .ci/run sets) builds it from scratch every run, so a change on PyPI shows there first."""
     key = hashlib.sha1(json.dumps([sys.version, COLAB_PREINSTALLS, HARNESS]).encode()).hexdigest()[:12]
     base = STANDIN_CACHE / f"base-{key}"
     done = base / "course-standin-complete"
-    if not done.is_file():
+    if not done.is_file() or env_flag("CI"):
         for stale in STANDIN_CACHE.glob("base-*"):  # an older package list's environment, or a half-built one
             shutil.rmtree(stale, ignore_errors=True)
         started = time.monotonic()
