@@ -227,13 +227,19 @@ def too_old(
     """{distribution: installed version} for every installed library older than the course's floor.
 
     A library that is not installed is not reported here (the lesson that needs it says so when it imports it)."""
-    from packaging.version import Version
+    from packaging.version import InvalidVersion, Version
+
+    def older(version: str, floor: str) -> bool:
+        try:
+            return Version(version) < Version(floor)
+        except InvalidVersion:  # a local build with a free-form version: trust it
+            return False
 
     version_of = version_of or installed_version
     return {
         name: version
         for name, floor in minimums.items()
-        if (version := version_of(name)) is not None and Version(version) < Version(floor)
+        if (version := version_of(name)) is not None and older(version, floor)
     }
 
 
@@ -314,7 +320,7 @@ COURSE_VERBOSITY = logging.WARNING - 1
 
 
 class DropMessage(logging.Filter):
-    """Drops the records of one logger that contain `text`, while `active()` says so."""
+    """Drops the records that contain `text` (on a logger or a handler), while `active()` says so."""
 
     def __init__(self, text: str, active: Callable[[], bool] = lambda: True):
         super().__init__()

@@ -121,6 +121,7 @@ def fake_versions(**versions):
 def test_supported_versions_pass_and_missing_optional_libraries_are_not_too_old():
     runtime.check_versions(fake_versions(), colab=False)  # bitsandbytes absent: not reported here
     runtime.check_versions(fake_versions(transformers="4.57.6", datasets="5.0.1", accelerate="1.3.0"), colab=False)
+    runtime.check_versions(fake_versions(transformers="5.24.0.dev0+local", peft="custom-build"), colab=False)
 
 
 def test_too_old_libraries_get_one_pip_command():
