@@ -14,11 +14,14 @@ import random
 import re
 from pathlib import Path
 
+from datasets import ClassLabel, Features, Value
+
 from .assets import packaged_path
 from .paths import cache_dir
 
 HUB_DATASET = "rotten_tomatoes"
 LABEL_NAMES = ["neg", "pos"]  # as on the Hub: 0 = rotten/negative, 1 = fresh/positive
+FEATURES = Features({"text": Value("string"), "label": ClassLabel(names=LABEL_NAMES)})  # the Hub copy's columns
 SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 SPLIT_SEED = 2024
 FORMAT_VERSION = "v1"  # bump when the offline construction changes, so stale caches are rebuilt
@@ -87,10 +90,9 @@ def rotten_tomatoes_data_files() -> dict[str, str]:
 
 def load_rotten_tomatoes(rt=None):
     """The Hub's `rotten_tomatoes` when online, else the packaged snippets in the same shape."""
-    from datasets import ClassLabel, Features, Value, load_dataset
+    from datasets import load_dataset
 
     if rt is not None and rt.hub_online:
         return load_dataset(HUB_DATASET)
-    dataset = load_dataset("csv", data_files=rotten_tomatoes_data_files())
     # The same features as the Hub copy, so lesson code cannot tell the two apart.
-    return dataset.cast(Features({"text": Value("string"), "label": ClassLabel(names=LABEL_NAMES)}))
+    return load_dataset("csv", data_files=rotten_tomatoes_data_files(), features=FEATURES)

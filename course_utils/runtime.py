@@ -226,6 +226,19 @@ class Runtime:
     settings: ProfileSettings = field(repr=False)
 
     @property
+    def models(self) -> str:
+        """Which checkpoints and data: "packaged" offline, else "hub-full" on gpu and "hub-small" elsewhere.
+
+        (Minimal stand-in for the runtime contract's `rt.models`, COURSE_MODELS overriding; infra owns the real one.)
+        """
+        requested = os.environ.get("COURSE_MODELS", "").strip().lower()
+        if requested:
+            return requested
+        if not self.hub_online:
+            return "packaged"
+        return "hub-full" if self.profile == "gpu" else "hub-small"
+
+    @property
     def device(self) -> str:
         return "cuda" if self.has_cuda else "cpu"
 
