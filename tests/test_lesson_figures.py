@@ -40,9 +40,14 @@ def run_lesson(lesson: str, cache: Path, tmp_path: Path, monkeypatch) -> dict:
     copy = tmp_path / LESSONS[lesson]
     shutil.copy(ROOT / "notebooks" / LESSONS[lesson], copy)
     notebook = nbformat.read(copy, as_version=4)
-    NotebookClient(
-        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
+    try:
+        NotebookClient(
+            notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
+    finally:  # the executed copy, for a look at what the lesson printed (gitignored)
+        kept = ROOT / "build" / "lesson_figures"
+        kept.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, kept / LESSONS[lesson])
     results = report.load_results(lesson)
     assert results is not None, f"{lesson} recorded no results"
     assert results["measured"]["profile"] == "ci"
@@ -90,7 +95,10 @@ def test_lesson2_learning_rate_and_accumulation_checks(course_cache, tmp_path, m
     # which is a whole number (1: averaged, 4: summed over the micro-batches, depending on the version).
     ratio = measured["accumulation_logged_loss_ratio"]
     assert round(ratio) in (1, 4) and abs(ratio - round(ratio)) < 1e-3, ratio
-    assert measured["accumulation_max_loss_difference_after_scale"] < 1e-3
+    # Step 1 starts from identical weights: equal to rounding. Later steps drift by rounding magnified by Adam,
+    # far less than the scale (a 3x gap) or dropout with an unseeded head (2.1 on cpu) made it look before.
+    assert measured["accumulation_first_step_difference_after_scale"] < 1e-4
+    assert measured["accumulation_max_loss_difference_after_scale"] < 0.02
 
     # "The best checkpoint's, not the last step's": checked in code, not asserted in prose.
     assert measured["best_model_in_memory"] is True
