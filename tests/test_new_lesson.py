@@ -68,6 +68,12 @@ def test_a_scaffolded_lesson_passes_the_course_checks_and_runs(tmp_path):
     built = run([sys.executable, "-m", "course_quiz", "build", "--root", str(copy)], copy, env)
     assert built.returncode == 0, built.stdout + built.stderr
     assert (copy / "course_utils" / "quiz" / "data" / "lesson6.json").is_file()
+    # Its graded quiz comes from the same bank, the way every term's quizzes are built (outside the checkout).
+    term = tmp_path / "term-2026"
+    bank = copy / "quizzes" / "bank"
+    initialised = run([sys.executable, "-m", "course_quiz", "init", str(term), "--bank", str(bank)], tmp_path, env)
+    assert initialised.returncode == 0, initialised.stdout + initialised.stderr
+    assert (term / "release" / "quiz6" / "quiz6.ipynb").is_file()
 
     lesson = nbformat.read(notebook, as_version=4)
     client = NotebookClient(
