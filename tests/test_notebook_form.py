@@ -36,6 +36,26 @@ def test_checker_reports_outputs_missing_badge_and_corruption(tmp_path, monkeypa
     assert check_notebooks.problems_in(path)[0].startswith("not a valid notebook")
 
 
+def test_checker_reports_a_section_without_a_self_check():
+    code, text = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    cells = [
+        text("## 1. Checked"),
+        code('course_utils.quiz.self_check("lessonX", "q1")'),
+        text("## 2. Unchecked"),
+        code("print(2)"),
+        text("## 3. Checked, then recorded"),
+        code('course_utils.quiz.self_check("lessonX", "q2")'),
+        code('course_utils.report.record_results("lessonX", headline="a", a=1)'),
+        text("## 4. Record the results"),
+        code('course_utils.report.record_results("lessonX", headline="a", a=1)'),
+        text("## 5. Last section: checked in the final section"),
+        code("print(5)"),
+        text("## Check your understanding"),
+        code('course_utils.quiz.self_check("lessonX", "q3")'),
+    ]
+    assert check_notebooks.sections_without_self_check(cells) == ["2. Unchecked"]
+
+
 def test_readme_lists_exactly_the_lesson_notebooks():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     listed = re.findall(r"^\| `notebooks/([^`]+\.ipynb)` \|", readme, flags=re.MULTILINE)

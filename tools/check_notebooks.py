@@ -3,7 +3,9 @@
 A lesson notebook must: be valid nbformat; be committed without outputs or execution counts; open with a title
 cell holding an "Open in Colab" badge that points at its own path in the repository; have as first code cell
 the Colab set-up that installs this package only inside Colab; call `course_utils.setup()`; end with a
-"Check your understanding" section.
+"Check your understanding" section; end every numbered section ("## N. ...") with a self-check
+(`course_utils.quiz.self_check(...)`; cells recording results may follow it), except a section that only records
+results, and the last numbered section, whose check may be the final section's.
 """
 
 from __future__ import annotations
@@ -53,7 +55,33 @@ def problems_in(notebook: Path) -> list[str]:
     headings = [cell.source for cell in cells if cell.cell_type == "markdown"]
     if not any(re.search(r"^#+ .*check your understanding", text, re.I | re.M) for text in headings):
         found.append("no 'Check your understanding' section")
+    for title in sections_without_self_check(cells):
+        found.append(f"section '{title}' does not end with a self-check (course_utils.quiz.self_check(...))")
     return found
+
+
+SECTION = re.compile(r"^## (\d+)\. (.*)$", re.M)
+
+
+def sections_without_self_check(cells) -> list[str]:
+    """Titles of numbered sections whose last code cell (ignoring result recording) is not a self-check."""
+    sections: list[tuple[str, list[str]]] = []
+    current: tuple[str, list[str]] | None = None
+    for cell in cells:
+        if cell.cell_type == "markdown" and re.search(r"^## ", cell.source, re.M):
+            heading = SECTION.search(cell.source)
+            current = (heading.group(0)[3:], []) if heading else None  # unnumbered: the final section
+            if current:
+                sections.append(current)
+        elif current and cell.cell_type == "code" and "record_results(" not in cell.source:
+            current[1].append(cell.source)
+    missing = []
+    for index, (title, code) in enumerate(sections):
+        if "record the results" in title.lower() or index == len(sections) - 1:
+            continue
+        if not code or "self_check(" not in code[-1]:
+            missing.append(title)
+    return missing
 
 
 def lesson_notebooks() -> list[Path]:
