@@ -24,7 +24,7 @@ lab: setup  ## open the course in JupyterLab on loopback (prints the URL with it
 	  --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: setup  ## the whole test suite: package tests, every lesson under nbmake on the ci profile, acceptance, the Colab stand-in
-	$(BIN)/python -m pytest -p no:cacheprovider -ra tests notebooks --nbmake --nbmake-timeout=900
+	$(BIN)/python -m pytest -p no:cacheprovider -ra --durations=10 notebooks tests --nbmake --nbmake-timeout=900
 
 test-colab: setup  ## only the Colab stand-in: every lesson at the transformers floor on the Hub model set (tests/test_colab.py)
 	$(BIN)/python -m pytest -p no:cacheprovider -ra tests/test_colab.py tests/test_hub_standins.py
