@@ -92,6 +92,12 @@ def test_nf4_footprint_only_shrinks_the_linear_layers():
     expected = quantized * memory.BYTES_PER_PARAM["nf4"] + memory.estimate_model_bytes(total - quantized, "fp32")
     assert model.get_memory_footprint() == pytest.approx(expected, rel=0.001)
     assert memory.format_bytes(model.get_memory_footprint()) == "53.2 MB"
+    # ... memory.quant_state_bytes adds them: with double quantization about 0.127 bit per quantized weight
+    scales = memory.quant_state_bytes(model)
+    overhead_bits = memory.block_overhead_bits(double_quant=True)
+    n_layers = sum(p.__class__.__name__ == "Params4bit" for p in model.parameters())
+    # plus, per layer, its code books (16 and 256 float32 values) and a few constants
+    assert quantized * overhead_bits / 8 <= scales <= quantized * overhead_bits / 8 + n_layers * 1200
     tokens = {"input_ids": torch.tensor([[101, 2307, 2143, 102]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
     with torch.no_grad():
         assert model(**tokens).logits.shape == (1, 2)
