@@ -25,6 +25,8 @@ import time
 import warnings
 from pathlib import Path
 
+from course_utils.runtime import PROFILES  # light: torch loads later, after setup() chose OpenMP waits
+
 # Speed settings the course recommends (measured with `python -m course_dev.bench`); `--seed-style` drops them.
 # The biggest one is not here: course_utils.setup() makes OpenMP's threads wait passively (runtime.py), which
 # `--seed-style` undoes by loading torch first, as the seed's notebooks do.
@@ -71,7 +73,7 @@ def thread_choice(text: str) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m course_dev.finetune", description=__doc__.split("\n\n")[0])
-    p.add_argument("--profile", choices=["ci", "cpu", "gpu"], help="sizes to use (default: what setup() picks)")
+    p.add_argument("--profile", choices=list(PROFILES), help="sizes to use (default: what setup() picks)")
     p.add_argument("--quick", action="store_true", help="a few steps on a few examples (for tests): seconds")
     p.add_argument("--train-examples", type=positive_int, help="training examples (default: the profile's)")
     p.add_argument(
@@ -109,6 +111,11 @@ def parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="TrainingArguments(dataloader_num_workers=...)",
+    )
+    p.add_argument(
+        "--freeze-embeddings",
+        action="store_true",
+        help="train everything but the word-embedding table (a look-up, not a matmul: no gradient, no optimizer state)",
     )
     p.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CPUs with AVX512-BF16/AMX, GPUs)")
     p.add_argument(
@@ -273,6 +280,8 @@ def train_once(rt, options) -> dict:
     train, held_out = tokenized_splits(rt, tokenizer, options)
     set_seed(options.seed)
     model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
+    if options.freeze_embeddings:
+        model.get_input_embeddings().requires_grad_(False)
     initial_checksum = parameter_checksum(model)
     collator = CountingCollator(DataCollatorWithPadding(tokenizer))
     trainer = Trainer(

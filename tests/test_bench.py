@@ -101,6 +101,8 @@ def test_table_shows_lessons_and_the_test_command():
     result = {
         "machine": {
             "cpu": "Some CPU",
+            "instruction_sets": ["avx2", "avx512f"],
+            "load_average": [0.5, 0.4, 0.3],
             "physical_cores": 2,
             "logical_cpus": 2,
             "torch": "2.x",
@@ -117,7 +119,8 @@ def test_table_shows_lessons_and_the_test_command():
         "quiz": {"quiz": "quiz1", "submissions": 35, "seconds": 70.0, "per_minute": 30.0},
     }
     table = bench.table(result)
-    assert "Some CPU, 2 cores" in table and "160 GFLOP/s on 2 thread(s)" in table
+    assert "Some CPU (avx2, avx512f), 2 cores" in table and "load average 0.5 / 0.4 / 0.3" in table
+    assert "160 GFLOP/s on 2 thread(s)" in table
     assert "| examples/s | 50.0 | 10.0 | 5.00x |" in table
     assert "| model FLOP utilisation | 0.54 | 0.11 | 5.00x |" in table
     assert "| threads x OpenMP waits | 2 x passive | 2 x default | |" in table

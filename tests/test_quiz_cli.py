@@ -1,71 +1,101 @@
-"""The instructor CLI on bad input: a clear one-line message and exit code 2, never a traceback."""
+"""The instructor CLI on bad input: one line naming the fix, exit code 2, no traceback, no stray gradebook."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from course_quiz.cli import EXIT_ERROR, main
 from course_quiz.submissions import find_submissions, infer_quiz_id
+from course_quiz.term import CONFIG_TEMPLATE
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def course(tmp_path):
-    """A course folder with the config but no gradebook yet."""
+    """A folder with the course config but no term and no gradebook."""
     folder = tmp_path / "course"
     folder.mkdir()
-    shutil.copy(REPO / "quizzes" / "nbgrader_config.py", folder)
+    shutil.copy(CONFIG_TEMPLATE, folder / "nbgrader_config.py")
     return folder
+
+
+@pytest.fixture(scope="module")
+def term(tmp_path_factory):
+    workspace = tmp_path_factory.mktemp("cli") / "term"
+    assert main(["init", str(workspace), "--seed", "cli", "--bank", str(REPO / "quizzes" / "bank")]) == 0
+    return workspace
 
 
 def run(capsys, *argv) -> tuple[int, str]:
     code = main([str(arg) for arg in argv])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
+    if code == EXIT_ERROR:
+        assert len(captured.err.strip().splitlines()) == 1, captured.err
     return code, captured.err
 
 
-def test_missing_submissions_folder(capsys, tmp_path, course):
-    code, err = run(capsys, "autograde", tmp_path / "nowhere", "--course", course, "--quiz", "quiz1")
+def test_missing_submissions_folder_is_named_even_without_quiz(capsys, tmp_path, term):
+    code, err = run(capsys, "autograde", tmp_path / "nowhere", "--course", term)
     assert code == EXIT_ERROR and "No submissions folder at" in err and "nowhere" in err
 
 
-def test_folder_without_notebooks(capsys, tmp_path, course):
+def test_folder_without_notebooks(capsys, tmp_path, term):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("grades later")
-    code, err = run(capsys, "autograde", tmp_path / "empty", "--course", course, "--quiz", "quiz1")
+    code, err = run(capsys, "autograde", tmp_path / "empty", "--course", term, "--quiz", "quiz1")
     assert code == EXIT_ERROR and "holds no notebooks" in err
 
 
-def test_quiz_that_cannot_be_inferred(capsys, tmp_path, course):
-    (tmp_path / "inbox" / "ann").mkdir(parents=True)
-    (tmp_path / "inbox" / "ann" / "quiz1.ipynb").write_text("{}")
-    (tmp_path / "inbox" / "bob").mkdir()
-    (tmp_path / "inbox" / "bob" / "quiz2.ipynb").write_text("{}")
-    code, err = run(capsys, "autograde", tmp_path / "inbox", "--course", course)
+def test_quiz_that_cannot_be_inferred(capsys, tmp_path, term):
+    for student, quiz in (("ann", "quiz1"), ("bob", "quiz2")):
+        (tmp_path / "inbox" / student).mkdir(parents=True)
+        (tmp_path / "inbox" / student / f"{quiz}.ipynb").write_text("{}")
+    code, err = run(capsys, "autograde", tmp_path / "inbox", "--course", term)
     assert code == EXIT_ERROR and "--quiz" in err and "quiz1, quiz2" in err
 
 
-def test_course_without_config(capsys, tmp_path):
-    (tmp_path / "subs").mkdir()
-    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "subs" / "ann.ipynb")
-    code, err = run(capsys, "autograde", tmp_path / "subs", "--course", tmp_path, "--quiz", "quiz1")
+@pytest.mark.parametrize("command", [["summary"], ["export"], ["autograde", "{inbox}"], ["report", "quiz1"]])
+def test_a_bad_course_folder_is_named_and_nothing_is_created(capsys, tmp_path, command):
+    (tmp_path / "inbox").mkdir()
+    argv = [part.format(inbox=tmp_path / "inbox") for part in command]
+    code, err = run(capsys, *argv, "--course", tmp_path / "nonexistent")
+    assert code == EXIT_ERROR and "No course folder at" in err
+    assert not (tmp_path / "nonexistent").exists()
+    code, err = run(capsys, *argv, "--course", tmp_path)
     assert code == EXIT_ERROR and "has no nbgrader_config.py" in err
+    assert not (tmp_path / "gradebook.db").exists()
 
 
-def test_unknown_quiz(capsys, course):
-    code, err = run(capsys, "release", "quiz9", "--course", course)
+def test_a_course_that_is_not_a_term_workspace(capsys, tmp_path, course):
+    nb = REPO / "quizzes" / "release" / "quiz1" / "quiz1.ipynb"
+    (tmp_path / "quiz1").mkdir()
+    shutil.copy(nb, tmp_path / "quiz1" / "ann.ipynb")
+    code, err = run(capsys, "autograde", tmp_path / "quiz1", "--course", course)
+    assert code == EXIT_ERROR and "not a term workspace" in err and "course-quiz init" in err
+    assert not (course / "gradebook.db").exists()
+
+
+def test_no_course_given(capsys, monkeypatch):
+    monkeypatch.delenv("COURSE_QUIZ_WORKSPACE", raising=False)
+    code, err = run(capsys, "summary")
+    assert code == EXIT_ERROR and "--course" in err and "course-quiz init" in err
+
+
+def test_unknown_quiz(capsys, term):
+    code, err = run(capsys, "report", "quiz9", "--course", term)
     assert code == EXIT_ERROR and "Unknown quiz 'quiz9'" in err
 
 
 def test_summary_of_an_empty_course(capsys, course):
     assert main(["summary", "--course", str(course)]) == 0
     assert "Nothing graded yet" in capsys.readouterr().out
+    assert not (course / "gradebook.db").exists()
 
 
 def test_quiz_is_inferred_from_the_folder_or_the_notebook_names(tmp_path):
@@ -76,20 +106,35 @@ def test_quiz_is_inferred_from_the_folder_or_the_notebook_names(tmp_path):
     assert infer_quiz_id(tmp_path / "inbox") == "quiz4"
 
 
-def test_submissions_are_found_in_both_layouts_and_problems_become_flags(tmp_path):
+def test_every_file_is_accounted_for(tmp_path):
     folder = tmp_path / "subs"
-    (folder / "bob").mkdir(parents=True)
-    (folder / ".ipynb_checkpoints").mkdir()
-    released = nbformat.read(REPO / "quizzes" / "release" / "quiz2" / "quiz2.ipynb", as_version=4)
-    nbformat.write(released, folder / "ann.ipynb")
-    nbformat.write(released, folder / "bob" / "quiz2.ipynb")
+    (folder / ".ipynb_checkpoints").mkdir(parents=True)
+    release = (REPO / "quizzes" / "release" / "quiz2" / "quiz2.ipynb").read_text()
+    (folder / "ann.ipynb").write_text(release)
+    (folder / "bob").mkdir()
+    (folder / "bob" / "quiz2.ipynb").write_text(release)
+    (folder / "bob" / "notes.pdf").write_text("x")
     (folder / "cid").mkdir()
     (folder / "cid" / "quiz1.ipynb").write_text("{}")
     (folder / "dee.ipynb").write_text("not json")
-    (folder / "eve smith.ipynb").write_bytes((folder / "ann.ipynb").read_bytes())
-    found = {submission.student_id: submission for submission in find_submissions(folder, "quiz2")}
-    assert sorted(found) == ["ann", "bob", "cid", "dee", "eve smith"]
-    assert found["ann"].notebook is not None and found["bob"].notebook is not None and not found["ann"].flags
+    (folder / "eve smith.ipynb").write_text(release)
+    (folder / "fay.IPYNB").write_text(release)
+    (folder / "gus.ipynb.txt").write_text(release)
+    (folder / "hal.zip").write_bytes(b"PK")
+    (folder / "ann").mkdir()
+    (folder / "ann" / "quiz2.ipynb").write_text(release)
+    (folder / "README.md").write_text("from the LMS")
+    inbox = find_submissions(folder, "quiz2")
+    found = {submission.student_id: submission for submission in inbox.submissions}
+    assert sorted(found) == ["ann", "bob", "cid", "dee", "eve smith", "fay", "gus", "hal"]
+    assert found["bob"].notebook is not None and not found["bob"].flags
+    assert found["fay"].notebook is not None and not found["fay"].flags
+    assert found["ann"].notebook is None and found["ann"].flags[0].startswith("duplicate: 2 submissions")
+    assert "ann.ipynb" in found["ann"].flags[0] and "ann/quiz2.ipynb" in found["ann"].flags[0]
     assert found["cid"].flags[0].startswith("missing: no quiz2.ipynb") and "quiz1.ipynb" in found["cid"].flags[0]
     assert found["dee"].flags[0].startswith("corrupted: ") and str(folder / "dee.ipynb") in found["dee"].flags[0]
-    assert found["eve smith"].notebook is None and found["eve smith"].flags[0].startswith("bad name:")
+    assert found["eve smith"].flags[0].startswith("bad name:")
+    assert "rename it to gus.ipynb" in found["gus"].flags[0] and "archive" in found["hal"].flags[0]
+    notes = "\n".join(inbox.notes)
+    assert "README.md: not a notebook" in notes and "notes.pdf" in notes and ".ipynb_checkpoints" in notes
+    assert json.loads(release)["cells"]

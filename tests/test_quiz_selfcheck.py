@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 import course_utils.quiz as quiz
-from course_quiz.bank import load_bank
+from course_quiz.bank import lesson_ids, load_bank
 from course_utils.quiz.answers import CHOICES
 from course_utils.quiz.selfcheck import WIDGET_MIMETYPE, QuizWidget, render_text, select_questions
 
@@ -56,6 +56,39 @@ def test_the_quiz_notebooks_read_answers_exactly_like_the_package():
     exec(helper.source, namespace)
     for typed, letter in ANSWER_FORMS:
         assert namespace["read_choice"](typed) == letter, typed
+        source = f"answer_q1 = {typed!r}"
+        assert namespace["read_answer"](source, "answer_q1") == quiz.answers.read_answer(source, "answer_q1")
+
+
+READINGS = [  # (answer cell source, letter read or None, words the reason must contain)
+    ('answer_q1 = "b"', "B", ""),
+    ('answer_q1 = "A"\nanswer_q1 = "C"', "C", ""),  # the last assignment counts, as in Python
+    ('answer_q1 = "A"  # sure?\nprint(answer_q1)', "A", ""),
+    ('answer_q1: str = "B"', None, "annotated"),
+    ('answer_q1 = "\u0410"', None, "CYRILLIC CAPITAL LETTER A"),
+    ('answer_q1 = "\uff22"', None, "FULLWIDTH LATIN CAPITAL LETTER B"),
+    ('answer_q1 = "B\u200b"', None, "ZERO WIDTH SPACE"),
+    ("answer_q1 = B", None, "not a plain string literal"),
+    ('answer_q1 = "B" + ""', None, "not a plain string literal"),
+    ('answer_q1 = f"B"', None, "not a plain string literal"),
+    ('answer_q1 = b"B"', None, "not a plain string literal"),
+    ('raise RuntimeError\nanswer_q1 = "A"', None, "not set"),
+    ('while True:\n    pass\nanswer_q1 = "A"', None, "not set"),
+    ('answer_q1 = "A"\ndel answer_q1', None, "deleted"),
+    ('answer_q1 = "A"\nif True:\n    answer_q1 = "B"', None, "inside other code"),
+    ('answer_q1 = "A"\nglobals()["answer_q1"] = "B"', None, "named in a string"),
+    ('answer_q1 = "A"\nexec(code)', None, "exec"),
+    ('answer_q1 = "A"\nfrom x import y as answer_q1', None, "import"),
+    ("answer_q1 = " + "(" * 300 + '"A"' + ")" * 300, None, "not valid Python"),
+    ("x = 1", None, "not set"),
+    ('answer_q1 = "A"' + " " * 30000, None, "too long"),
+]
+
+
+@pytest.mark.parametrize("source, letter, reason", READINGS)
+def test_answer_cells_are_read_as_text_by_the_one_rule(source, letter, reason):
+    read, problem = quiz.answers.read_answer(source, "answer_q1")
+    assert read == letter and reason in problem
 
 
 def test_feedback_comes_from_the_digest_and_matches_the_bank(lessons):
@@ -167,5 +200,5 @@ def test_quiz_data_is_read_as_package_resources():
 
     data = importlib.resources.files("course_utils.quiz") / "data"
     assert sorted(entry.name for entry in data.iterdir() if entry.name.endswith(".json")) == [
-        f"lesson{n}.json" for n in range(1, 6)
+        f"{lesson_id}.json" for lesson_id in sorted(lesson_ids(REPO / "quizzes" / "bank"))
     ]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from check_notebooks import lesson_notebooks  # tools/ is on sys.path: this script's folder
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
@@ -26,17 +28,33 @@ def lesson_id(notebook: Path) -> str:
     return f"lesson{int(notebook.name[:2])}"
 
 
+def local_kernel_manager() -> KernelManager:
+    """A kernel reached over local IPC sockets, not TCP: nothing leaves the machine, and the kernel does not print
+    ipykernel's "running over TCP without encryption" warning between the runner's one line per lesson."""
+    return KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(tempfile.mkdtemp()) / "kernel"))
+
+
 def execute(notebook: Path, build: Path, timeout: int) -> tuple[float, str | None]:
     """Run one notebook in a fresh kernel; (seconds, error or None). The executed copy is written either way."""
     nb = nbformat.read(notebook, as_version=4)
     started = time.monotonic()
     error = None
+    kernel = local_kernel_manager()
     try:
+        # Without stored widget state, the HTML copy renders each self-check's text (every question and its
+        # choices) instead of a widget view that needs JavaScript from the web to show anything.
         NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+            nb,
+            timeout=timeout,
+            km=kernel,
+            store_widget_state=False,
+            resources={"metadata": {"path": str(notebook.parent)}},
         ).execute()
     except CellExecutionError as failure:
         error = str(failure).strip().splitlines()[-1][:200]
+    finally:
+        if kernel.has_kernel:
+            kernel.shutdown_kernel(now=True)  # else the orphaned kernel prints "Parent appears to have exited"
     seconds = time.monotonic() - started
     nbformat.write(nb, build / "executed" / notebook.name)
     html, _ = HTMLExporter().from_notebook_node(nb)

@@ -15,7 +15,7 @@ import yaml
 from course_utils.errors import CourseError
 from course_utils.quiz.answers import CHOICES
 
-LESSON_IDS = tuple(f"lesson{number}" for number in range(1, 6))
+LESSON_FILE = re.compile(r"lesson([1-9][0-9]*)\.yml")
 MIN_QUESTIONS, MAX_QUESTIONS = 3, 5
 QUESTION_ID = re.compile(r"q[1-9][0-9]*")
 # The verdict is derived from the hash when a student checks; an explanation that starts with one
@@ -36,11 +36,27 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Another wording of a question (optional `variants:` in the bank); a term build picks one per question."""
+
+    stem: str
+    choices: tuple[Choice, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     stem: str
     choices: tuple[Choice, ...]
     answer: str
+    variants: tuple[Variant, ...] = ()
+    private: bool = False  # from a workspace's private bank, never in the public course
+
+    @property
+    def forms(self) -> tuple[Variant, ...]:
+        """The question as written first, then its variants: what a term build chooses from."""
+        return (Variant(self.stem, self.choices, self.answer), *self.variants)
 
 
 @dataclass(frozen=True)
@@ -71,22 +87,66 @@ def default_bank_dir() -> Path:
     return root / "quizzes" / "bank"
 
 
-def load_bank(bank_dir: Path | None = None) -> list[Lesson]:
-    """All five lessons, in order; raises BankError naming the file and question at the first mistake."""
+def lesson_ids(bank_dir: Path) -> list[str]:
+    """The lessons of a bank folder, from its file names (lesson2 before lesson10)."""
+    numbers = sorted(int(m.group(1)) for p in Path(bank_dir).glob("*.yml") if (m := LESSON_FILE.fullmatch(p.name)))
+    return [f"lesson{number}" for number in numbers]
+
+
+def load_bank(bank_dir: Path | None = None, private_dir: Path | None = None) -> list[Lesson]:
+    """Every lesson of the bank, in order, with a workspace's private questions and variants merged in.
+
+    Raises BankError naming the file and question at the first mistake.
+    """
     bank_dir = Path(bank_dir) if bank_dir else default_bank_dir()
     if not bank_dir.is_dir():
-        raise BankError(f"No question bank at {bank_dir}: pass --bank <folder with lesson1.yml .. lesson5.yml>.")
-    return [load_lesson(bank_dir / f"{lesson_id}.yml", lesson_id) for lesson_id in LESSON_IDS]
+        raise BankError(f"No question bank at {bank_dir}: pass --bank <folder with lesson1.yml, lesson2.yml, ...>.")
+    ids = lesson_ids(bank_dir)
+    if not ids:
+        raise BankError(f"{bank_dir} holds no lessonN.yml files: pass the folder of the question bank.")
+    lessons = [load_lesson(bank_dir / f"{lesson_id}.yml", lesson_id) for lesson_id in ids]
+    if private_dir is not None and Path(private_dir).is_dir():
+        lessons = [merge_private(lesson, Path(private_dir) / f"{lesson.id}.yml") for lesson in lessons]
+    return lessons
 
 
-def load_lesson(path: Path, lesson_id: str) -> Lesson:
+def merge_private(lesson: Lesson, path: Path) -> Lesson:
+    """Add a private bank file's questions (new ids) and variants (`id:` of a public question + `variants:`)."""
     if not path.is_file():
-        raise BankError(f"{path} is missing: every lesson needs a bank file.")
+        return lesson
+    raw = _read_yaml(path)
+    _require(raw.get("lesson") == lesson.id, path, f"'lesson:' must be {lesson.id!r}, like the file name")
+    questions = {question.id: question for question in lesson.questions}
+    for number, item in enumerate(raw.get("questions") or [], 1):
+        _require(isinstance(item, dict), path, f"question #{number} must be a mapping")
+        question_id = str(item.get("id", ""))
+        if question_id in questions and "stem" not in item:
+            extra = _parse_variants(path, f"question {question_id}", item.get("variants"))
+            _require(bool(extra), path, f"question {question_id}: a public id needs 'variants:' to add")
+            old = questions[question_id]
+            questions[question_id] = Question(old.id, old.stem, old.choices, old.answer, old.variants + extra, True)
+        else:
+            _require(question_id not in questions, path, f"question {question_id} repeats an id; use a new one")
+            parsed = _parse_question(path, number, item)
+            questions[question_id] = Question(
+                parsed.id, parsed.stem, parsed.choices, parsed.answer, parsed.variants, private=True
+            )
+    return Lesson(lesson.id, lesson.title, tuple(questions.values()))
+
+
+def _read_yaml(path: Path):
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise BankError(f"{path} is not valid YAML: {error}") from None
     _require(isinstance(raw, dict), path, "the file must be a mapping with lesson, title, questions")
+    return raw
+
+
+def load_lesson(path: Path, lesson_id: str) -> Lesson:
+    if not path.is_file():
+        raise BankError(f"{path} is missing: every lesson needs a bank file.")
+    raw = _read_yaml(path)
     _require(raw.get("lesson") == lesson_id, path, f"'lesson:' must be {lesson_id!r}, like the file name")
     _require(isinstance(raw.get("title"), str) and raw["title"].strip(), path, "'title:' is missing")
     raw_questions = raw.get("questions") or []
@@ -107,6 +167,20 @@ def _parse_question(path: Path, number: int, raw) -> Question:
     question_id = str(raw.get("id", ""))
     _require(QUESTION_ID.fullmatch(question_id) is not None, path, f"{where}: id must look like q1, q2, ...")
     where = f"question {question_id}"
+    form = _parse_form(path, where, raw)
+    variants = _parse_variants(path, where, raw.get("variants"))
+    return Question(question_id, form.stem, form.choices, form.answer, variants)
+
+
+def _parse_variants(path: Path, where: str, raw) -> tuple[Variant, ...]:
+    if raw is None:
+        return ()
+    _require(isinstance(raw, list), path, f"{where}: 'variants:' must be a list of stem/choices/answer")
+    return tuple(_parse_form(path, f"{where}, variant #{n}", item) for n, item in enumerate(raw, 1))
+
+
+def _parse_form(path: Path, where: str, raw) -> Variant:
+    _require(isinstance(raw, dict), path, f"{where} must be a mapping with stem, choices, answer")
     stem = _text(raw.get("stem"), path, f"{where}: stem")
     raw_choices = raw.get("choices")
     _require(
@@ -120,7 +194,7 @@ def _parse_question(path: Path, number: int, raw) -> Question:
     )
     answer = str(raw.get("answer", ""))
     _require(answer in CHOICES, path, f"{where}: answer must be one of {', '.join(CHOICES)}, got {answer!r}")
-    return Question(id=question_id, stem=stem, choices=choices, answer=answer)
+    return Variant(stem=stem, choices=choices, answer=answer)
 
 
 def _parse_choice(path: Path, where: str, letter: str, raw) -> Choice:
@@ -134,6 +208,30 @@ def _parse_choice(path: Path, where: str, letter: str, raw) -> Choice:
         "without one: the verdict is added when the student checks",
     )
     return Choice(letter=letter, text=text, why=why)
+
+
+# --- lint: checks on the bank's text that a lesson author fixes by rewording ----------------------------------
+
+LONGEST_SHARE = 1 / 3
+
+
+def lint(lessons: list[Lesson], bank_dir: Path) -> list[str]:
+    """Problems that do not stop a build but give answers away; each names the file."""
+    problems = []
+    for lesson in lessons:
+        forms = [form for question in lesson.questions for form in question.forms]
+        longest = [form for form in forms if _right_choice_is_longest(form)]
+        if len(longest) > LONGEST_SHARE * len(forms):
+            problems.append(
+                f"{Path(bank_dir) / (lesson.id + '.yml')}: the right choice is the longest in {len(longest)} of "
+                f"{len(forms)} questions (at most a third may be); lengthen a distractor or shorten the answer"
+            )
+    return problems
+
+
+def _right_choice_is_longest(form: Variant) -> bool:
+    lengths = {choice.letter: len(choice.text) for choice in form.choices}
+    return lengths[form.answer] == max(lengths.values()) and list(lengths.values()).count(max(lengths.values())) == 1
 
 
 def _text(value, path: Path, what: str) -> str:

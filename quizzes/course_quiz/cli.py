@@ -1,11 +1,14 @@
-"""`course-quiz` / `course-quiz`: the instructor's cycle, from the bank to grades.
+"""`course-quiz ...`: the instructor's cycle, from the bank to grades, in a term workspace outside the checkout.
 
-build      bank -> package data, source and release notebooks (--check: fail if out of date)
-release    register quizzes in the gradebook and (re)generate release/ with nbgrader
-autograde  grade a folder of <student>.ipynb or <student>/<quiz>.ipynb (copies, never the originals)
+init       build (or rebuild) a term workspace: secret seed, shuffled term notebooks, key, nbgrader course
+build      public bank -> package data and public practice notebooks (--check: fail if out of date)
+lint       bank checks that give answers away (the right choice being the longest, ...)
+autograde  read a folder of <student>.ipynb or <student>/<quiz>.ipynb (never run), grade, export CSV + report
 export     the gradebook as CSV (nbgrader's CSV export)
-summary    table: student, score per quiz, flags
-feedback   HTML feedback per student; hidden tests stripped unless --show-hidden-tests
+summary    table: student, score per quiz, flags (incl. manual overrides and needs_manual_grade)
+report     item analysis HTML of a quiz
+settings   feedback release time and whether feedback names the right choice
+feedback   HTML feedback per student from the gradebook (after the release time)
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import warnings
 from pathlib import Path
 
 from course_utils.errors import CourseError
-
-from .course import QUIZ_IDS, default_course_dir
 
 EXIT_OK, EXIT_STALE, EXIT_ERROR = 0, 1, 2
 
@@ -40,20 +41,28 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    build = commands.add_parser("build", help="generate package data, source and release notebooks from the bank")
+    init = commands.add_parser("init", help="build a term workspace outside the checkout")
+    init.add_argument(
+        "workspace", type=Path, help="e.g. ~/quiz-term-2026 (created; rebuilt with its seed if it exists)"
+    )
+    init.add_argument("--seed", help="the term's secret (default: a random one, kept in <workspace>/term.json)")
+    init.add_argument("--term", help="term id written into the notebooks (default: the folder name)")
+    init.add_argument("--bank", type=Path, help="public bank folder (default: <checkout>/quizzes/bank)")
+    init.set_defaults(run=run_init)
+
+    build = commands.add_parser("build", help="generate package data and practice notebooks from the bank")
     build.add_argument("--check", action="store_true", help="only report generated files that are out of date")
     build.add_argument("--root", type=Path, help="course checkout to write into (default: this checkout)")
     build.set_defaults(run=run_build)
 
-    release = commands.add_parser("release", aliases=["generate"], help="nbgrader generate_assignment")
-    release.add_argument("quizzes", nargs="*", metavar="quiz", help="quiz1 .. quiz5 (default: all)")
-    _course_option(release)
-    release.set_defaults(run=run_release)
+    lint = commands.add_parser("lint", help="bank checks: the right choice must not be a tell")
+    lint.add_argument("--bank", type=Path, help="bank folder (default: <checkout>/quizzes/bank)")
+    lint.set_defaults(run=run_lint)
 
-    autograde = commands.add_parser("autograde", help="autograde a folder of student notebooks")
+    autograde = commands.add_parser("autograde", help="grade a folder of student notebooks by reading them")
     autograde.add_argument("folder", type=Path, help="<student_id>.ipynb files or <student_id>/<quiz>.ipynb folders")
-    autograde.add_argument("--quiz", choices=QUIZ_IDS, help="which quiz (default: from the folder or file names)")
-    autograde.add_argument("--timeout", type=int, help="seconds per cell (default: nbgrader_config.py, 30)")
+    autograde.add_argument("--quiz", help="which quiz (default: from the folder or file names)")
+    autograde.add_argument("--quiet", action="store_true", help="no line per student")
     _course_option(autograde)
     autograde.set_defaults(run=run_autograde)
 
@@ -66,36 +75,66 @@ def parser() -> argparse.ArgumentParser:
     _course_option(summary)
     summary.set_defaults(run=run_summary)
 
-    feedback = commands.add_parser("feedback", help="generate HTML feedback for students")
-    feedback.add_argument("quiz", choices=QUIZ_IDS)
-    feedback.add_argument(
-        "--show-hidden-tests", action="store_true", help="keep the hidden tests (and so the answer key) in the feedback"
+    report = commands.add_parser("report", help="item analysis of a quiz as HTML")
+    report.add_argument("quiz")
+    _course_option(report)
+    report.set_defaults(run=run_report)
+
+    settings = commands.add_parser("settings", help="show or change the feedback settings of a term")
+    settings.add_argument(
+        "--feedback-after", help="ISO time from which feedback may be written, e.g. 2026-12-01T12:00Z"
     )
-    feedback.add_argument("--student", help="only this student (default: every autograded student)")
+    settings.add_argument("--name-right-choice", choices=["yes", "no"], help="feedback names the right choice")
+    _course_option(settings)
+    settings.set_defaults(run=run_settings)
+
+    feedback = commands.add_parser("feedback", help="HTML feedback for students (after the release time)")
+    feedback.add_argument("quiz")
+    feedback.add_argument("--student", help="only this student (default: every graded student)")
     _course_option(feedback)
     feedback.set_defaults(run=run_feedback)
     return main_parser
 
 
 def _course_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--course", type=Path, help="nbgrader course folder (default: <checkout>/quizzes)")
+    command.add_argument("--course", type=Path, help="term workspace (default: $COURSE_QUIZ_WORKSPACE)")
 
 
 def _course(arguments) -> Path:
-    return arguments.course or default_course_dir()
+    from .course import check_course_dir, default_course_dir
+
+    return check_course_dir(arguments.course or default_course_dir())
+
+
+def _checkout(root: Path | None = None) -> Path:
+    from course_utils.paths import project_root
+
+    root = root or project_root()
+    if root is None:
+        raise CourseError("Run this from a course checkout, or pass --root/--bank.")
+    return Path(root)
+
+
+def run_init(arguments) -> int:
+    from .term import init_workspace
+
+    bank = arguments.bank or _checkout() / "quizzes" / "bank"
+    settings = init_workspace(arguments.workspace, bank, seed=arguments.seed, term_id=arguments.term)
+    workspace = arguments.workspace.expanduser().resolve()
+    print(f"term {settings['term']}: workspace {workspace} (seed and key readable by you only)")
+    print(
+        f"Give students the notebooks in {workspace / 'release'}; then course-quiz autograde <folder> --course {workspace}"
+    )
+    return EXIT_OK
 
 
 def run_build(arguments) -> int:
-    from course_utils.paths import project_root
-
     from .build import build, stale_files
 
-    root = arguments.root or project_root()
-    if root is None:
-        raise CourseError("Run build from a course checkout, or pass --root <checkout>.")
-    bank, config = root / "quizzes" / "bank", root / "quizzes" / "nbgrader_config.py"
+    root = _checkout(arguments.root)
+    bank = root / "quizzes" / "bank"
     if arguments.check:
-        problems = stale_files(bank, config, root)
+        problems = stale_files(bank, root)
         for problem in problems:
             print(problem)
         if problems:
@@ -103,32 +142,58 @@ def run_build(arguments) -> int:
             return EXIT_STALE
         print("Generated quiz files are up to date.")
         return EXIT_OK
-    for path in build(bank, config, root):
+    for path in build(bank, root):
         print(f"wrote {path}")
     return EXIT_OK
 
 
-def run_release(arguments) -> int:
-    from .course import check_quiz_id, generate_assignment, nbgrader_api
+def run_lint(arguments) -> int:
+    from .bank import lint, load_bank
 
-    course = _course(arguments)
-    quiz_ids = [check_quiz_id(quiz_id) for quiz_id in arguments.quizzes] or QUIZ_IDS
-    api = nbgrader_api(course)
-    for quiz_id in quiz_ids:
-        generate_assignment(api, quiz_id)
-        print(f"{quiz_id}: registered in {course / 'gradebook.db'}, student version in {course / 'release' / quiz_id}")
-    return EXIT_OK
+    bank = arguments.bank or _checkout() / "quizzes" / "bank"
+    problems = lint(load_bank(bank), bank)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} lint problem(s) in {bank}")
+    return EXIT_STALE if problems else EXIT_OK
 
 
 def run_autograde(arguments) -> int:
-    from .grading import autograde_folder
+    from .grading import autograde_folder, export_csv
+    from .item_analysis import analyse, write_report
 
-    run = autograde_folder(arguments.folder, _course(arguments), arguments.quiz, arguments.timeout)
+    course = _course(arguments)
+    run = autograde_folder(arguments.folder, course, arguments.quiz, progress=None if arguments.quiet else print)
+    for note in run.notes:
+        print(note)
+    csv_path = export_csv(course, course / "exports" / "grades.csv")
+    report = _report(course, run.quiz_id, analyse, write_report)
     flagged = sum(1 for row in run.rows if row.flags)
     print(
-        f"{run.quiz_id}: graded {len(run.rows)} submissions in {run.seconds:.0f} s "
-        f"({run.per_minute:.1f}/min); {flagged} flagged. Next: course-quiz summary / export."
+        f"{run.quiz_id}: graded {len(run.rows)} submissions in {run.seconds:.1f} s ({run.per_minute:.0f}/min); "
+        f"{flagged} flagged. Wrote {csv_path} and {report}. Next: course-quiz summary --course {course}"
     )
+    return EXIT_OK
+
+
+def _report(course: Path, quiz_id: str, analyse, write_report) -> Path:
+    from .grading import class_answers
+    from .term import load_term
+
+    _, key = load_term(course)
+    quiz_key = {q: entry["answer"] for q, entry in key["quizzes"][quiz_id].items() if not q.startswith("_")}
+    answers = class_answers(course, quiz_id)
+    items = analyse(answers, quiz_key)
+    target = course / "reports" / f"{quiz_id}-item-analysis.html"
+    return write_report(items, quiz_id, len(answers), target, key["quizzes"][quiz_id].get("_choices"))
+
+
+def run_report(arguments) -> int:
+    from .course import check_quiz_id
+    from .item_analysis import analyse, write_report
+
+    course = _course(arguments)
+    print(f"wrote {_report(course, check_quiz_id(arguments.quiz, course), analyse, write_report)}")
     return EXIT_OK
 
 
@@ -140,16 +205,44 @@ def run_export(arguments) -> int:
 
 
 def run_summary(arguments) -> int:
-    from .grading import summary_rows, summary_table
+    from .grading import gradebook_rows, summary_table
 
-    print(summary_table(summary_rows(_course(arguments))))
+    print(summary_table(gradebook_rows(_course(arguments))))
+    return EXIT_OK
+
+
+def run_settings(arguments) -> int:
+    from datetime import datetime
+
+    from .term import load_term, save_settings
+
+    course = _course(arguments)
+    settings, _ = load_term(course)
+    if arguments.feedback_after:
+        try:
+            datetime.fromisoformat(arguments.feedback_after)
+        except ValueError:
+            raise CourseError(
+                f"{arguments.feedback_after!r} is not an ISO time: write e.g. 2026-12-01T12:00Z"
+            ) from None
+        settings["feedback"]["release_after"] = arguments.feedback_after
+    if arguments.name_right_choice:
+        settings["feedback"]["name_right_choice"] = arguments.name_right_choice == "yes"
+    save_settings(course, settings)
+    feedback = settings["feedback"]
+    print(
+        f"feedback released after: {feedback['release_after'] or 'not set (feedback withheld)'}; "
+        f"names the right choice: {'yes' if feedback['name_right_choice'] else 'no'}"
+    )
     return EXIT_OK
 
 
 def run_feedback(arguments) -> int:
-    from .grading import generate_feedback
+    from .course import check_quiz_id, course_config
+    from .feedback import write_feedback
 
-    files = generate_feedback(_course(arguments), arguments.quiz, arguments.show_hidden_tests, arguments.student)
-    hidden = "included" if arguments.show_hidden_tests else "stripped"
-    print(f"{arguments.quiz}: {len(files)} feedback files in {_course(arguments) / 'feedback'} (hidden tests {hidden})")
+    course = _course(arguments)
+    course_config(course)
+    files = write_feedback(course, check_quiz_id(arguments.quiz, course), arguments.student)
+    print(f"{arguments.quiz}: {len(files)} feedback files in {course / 'feedback'}")
     return EXIT_OK

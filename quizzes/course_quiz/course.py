@@ -1,22 +1,23 @@
-"""The nbgrader course in `quizzes/`: configuration, the gradebook, and generating assignments.
+"""The nbgrader course of a term workspace: its configuration, its gradebook, and generating assignments.
 
-nbgrader is only needed by instructors, so it is imported here and nowhere on the student path.
-Everything goes through nbgrader's Python API with an explicit course root, so the gradebook and all
-working folders live in that root (the repository's `quizzes/`, or a temporary folder in tests).
+nbgrader is only needed by instructors, so it is imported here and nowhere on the student path. Everything
+goes through nbgrader's Python API with an explicit course root, so the gradebook and all working folders live
+in the workspace (or a temporary folder in tests), never in the course checkout.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
+import traceback
 from pathlib import Path
 
 from course_utils.errors import CourseError
 
-from .bank import LESSON_IDS
-
 CONFIG_FILE = "nbgrader_config.py"
-QUIZ_IDS = tuple("quiz" + lesson_id.removeprefix("lesson") for lesson_id in LESSON_IDS)
+QUIZ_ID = re.compile(r"quiz[1-9][0-9]*")
+WORKSPACE_VARIABLE = "COURSE_QUIZ_WORKSPACE"
 
 
 class QuizCourseError(CourseError):
@@ -24,36 +25,78 @@ class QuizCourseError(CourseError):
 
 
 def default_course_dir() -> Path:
-    from course_utils.paths import project_root
+    workspace = os.environ.get(WORKSPACE_VARIABLE)
+    if not workspace:
+        raise QuizCourseError(
+            f"Which term? Pass --course <term workspace> (or set {WORKSPACE_VARIABLE}); "
+            "create one with course-quiz init ~/quiz-term-2026"
+        )
+    return Path(workspace)
 
-    root = project_root()
-    if root is None:
-        raise QuizCourseError("Run this from a course checkout, or pass --course <folder with nbgrader_config.py>.")
-    return root / "quizzes"
+
+def check_course_dir(course_dir: Path) -> Path:
+    """A folder that exists and holds nbgrader_config.py; checked before anything could create a gradebook."""
+    course_dir = Path(course_dir).expanduser().resolve()
+    if not course_dir.is_dir():
+        raise QuizCourseError(
+            f"No course folder at {course_dir}: pass --course <term workspace from course-quiz init>."
+        )
+    if not (course_dir / CONFIG_FILE).is_file():
+        raise QuizCourseError(
+            f"{course_dir} has no {CONFIG_FILE}: pass --course <term workspace>, or rebuild it with course-quiz init."
+        )
+    return course_dir
 
 
-def check_quiz_id(quiz_id: str) -> str:
-    if quiz_id not in QUIZ_IDS:
-        raise QuizCourseError(f"Unknown quiz {quiz_id!r}: use one of {', '.join(QUIZ_IDS)}.")
+def quiz_ids(course_dir: Path) -> list[str]:
+    """The quizzes of a workspace: the folders of its source/ (quiz2 before quiz10)."""
+    found = [p.name for p in (Path(course_dir) / "source").glob("quiz*") if QUIZ_ID.fullmatch(p.name)]
+    return sorted(found, key=lambda name: int(name.removeprefix("quiz")))
+
+
+def check_quiz_id(quiz_id: str, course_dir: Path | None = None) -> str:
+    known = quiz_ids(course_dir) if course_dir is not None else []
+    if not QUIZ_ID.fullmatch(quiz_id or "") or (course_dir is not None and quiz_id not in known):
+        raise QuizCourseError(f"Unknown quiz {quiz_id!r}: use one of {', '.join(known) or 'quiz1, quiz2, ...'}.")
     return quiz_id
 
 
-def course_config(course_dir: Path, *, timeout: int | None = None, show_hidden_tests: bool = False):
-    """The course's nbgrader_config.py, with the root (and so the gradebook) pinned to course_dir."""
+def course_config(course_dir: Path, *, require_static_grading: bool = True):
+    """The workspace's nbgrader_config.py, loaded strictly, with the root (and so the gradebook) pinned to it.
+
+    nbgrader itself logs a config file that raises and goes on with its defaults, which would silently drop
+    the static grader; here a failing line stops everything, named.
+    """
     from traitlets.config.loader import PyFileConfigLoader
 
-    course_dir = Path(course_dir).resolve()
-    if not (course_dir / CONFIG_FILE).is_file():
-        raise QuizCourseError(f"{course_dir} has no {CONFIG_FILE}: pass --course <the quizzes folder>.")
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(course_dir)).load_config()
+    course_dir = check_course_dir(course_dir)
+    try:
+        config = PyFileConfigLoader(CONFIG_FILE, path=str(course_dir)).load_config()
+    except Exception as error:  # noqa: BLE001 - anything the file raises is reported with its line
+        raise QuizCourseError(_config_failure(course_dir / CONFIG_FILE, error)) from None
+    if require_static_grading and not _grades_statically(config):
+        raise QuizCourseError(
+            f"{course_dir / CONFIG_FILE} does not put course_quiz.static_grade.StaticGrade in "
+            "c.Autograde.autograde_preprocessors, so nbgrader would run student code: restore it with course-quiz init."
+        )
     config.CourseDirectory.root = str(course_dir)
-    if timeout is not None:
-        config.Execute.timeout = timeout
-    if show_hidden_tests:
-        from nbgrader.converters import GenerateFeedback
-
-        config.GenerateFeedback.preprocessors = list(GenerateFeedback.class_traits()["preprocessors"].default())
     return config
+
+
+def _config_failure(path: Path, error: Exception) -> str:
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(path)]
+    if isinstance(error, SyntaxError) and error.lineno:
+        lines.append(error.lineno)
+    where = f"line {lines[-1]}" if lines else "loading"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{path} fails at {where} ({type(error).__name__}: {text}); nothing was done. Fix that line and run again."
+
+
+def _grades_statically(config) -> bool:
+    names = []
+    for item in config.Autograde.get("autograde_preprocessors", []) if "Autograde" in config else []:
+        names.append(item if isinstance(item, str) else f"{item.__module__}.{item.__name__}")
+    return any(name.endswith("static_grade.StaticGrade") for name in names)
 
 
 def nbgrader_api(course_dir: Path, **config_options):
@@ -62,7 +105,6 @@ def nbgrader_api(course_dir: Path, **config_options):
     from nbgrader.apps import NbGraderAPI
 
     put_scripts_on_path()
-
     api = NbGraderAPI(config=course_config(course_dir, **config_options))
     api.log_level = logging.WARNING  # results carry their own captured logs; keep the terminal readable
     return api
@@ -79,8 +121,7 @@ def gradebook(course_dir: Path):
     from nbgrader.api import Gradebook
 
     put_scripts_on_path()
-
-    return Gradebook(f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}")
+    return Gradebook(f"sqlite:///{check_course_dir(course_dir) / 'gradebook.db'}")
 
 
 def generate_assignment(api, quiz_id: str) -> None:
@@ -88,22 +129,8 @@ def generate_assignment(api, quiz_id: str) -> None:
     result = api.generate_assignment(quiz_id, force=True, create=True)
     if not result["success"]:
         raise QuizCourseError(
-            f"nbgrader could not generate {quiz_id}:\n{_last_lines(result)}\n"
-            "Fix: run `course-quiz build`, then try again."
+            f"nbgrader could not generate {quiz_id}:\n{_last_lines(result)}\nFix: rebuild with course-quiz init."
         )
-
-
-def ensure_generated(api, course_dir: Path, quiz_id: str) -> None:
-    """Autograding needs the quiz in the gradebook; generate it once if it is not there yet."""
-    from nbgrader.api import MissingEntry
-
-    with gradebook(course_dir) as book:
-        try:
-            book.find_assignment(quiz_id)
-            return
-        except MissingEntry:
-            pass
-    generate_assignment(api, quiz_id)
 
 
 def _last_lines(result: dict, count: int = 8) -> str:

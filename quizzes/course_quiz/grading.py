@@ -1,23 +1,24 @@
-"""Autograde a folder of submissions, then export, summarise and give feedback, all with nbgrader.
+"""Autograde a folder of submissions by reading them, and record the grades in nbgrader's gradebook.
 
-Each student is graded in its own nbgrader run, so a notebook that crashes nbgrader, hangs or cannot
-be read costs that student only. What went wrong is kept as flags in `<course>/grading_flags.json`.
+One process reads every notebook as data (`static_grade`), then writes all grades through nbgrader's own
+gradebook models in one session: a regrade first removes the student's earlier submission, so no earlier
+score survives, manual ones included. What went wrong is kept as flags in `<course>/grading_flags.json`.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from .course import QUIZ_IDS, QuizCourseError, check_quiz_id, ensure_generated, gradebook, nbgrader_api
-from .submissions import Submission, find_submissions, infer_quiz_id, restore_deleted_cells, tampering
+from .course import QuizCourseError, check_course_dir, check_quiz_id, course_config, gradebook, quiz_ids
+from .static_grade import Reading, Release
+from .submissions import Inbox, check_folder, find_submissions, infer_quiz_id
+from .term import load_term
 
 FLAGS_FILE = "grading_flags.json"
+BATCH = 250  # submissions per gradebook commit
 
 
 @dataclass
@@ -33,6 +34,7 @@ class GradeRow:
 class AutogradeRun:
     quiz_id: str
     rows: list[GradeRow]
+    notes: list[str]
     seconds: float
 
     @property
@@ -40,145 +42,212 @@ class AutogradeRun:
         return 60 * len(self.rows) / self.seconds if self.seconds else float("inf")
 
 
-def autograde_folder(
-    folder: Path, course_dir: Path, quiz_id: str | None = None, timeout: int | None = None, progress=print
-) -> AutogradeRun:
-    folder, course_dir = Path(folder), Path(course_dir)
-    quiz_id = check_quiz_id(quiz_id) if quiz_id else infer_quiz_id(folder)
-    submissions = find_submissions(folder, quiz_id)
+def autograde_folder(folder: Path, course_dir: Path, quiz_id: str | None = None, progress=None) -> AutogradeRun:
     started = time.monotonic()
-    api = nbgrader_api(course_dir, timeout=timeout)
-    ensure_generated(api, course_dir, quiz_id)
-    released = nbformat.read(course_dir / "release" / quiz_id / f"{quiz_id}.ipynb", as_version=4)
+    folder = check_folder(folder)
+    course_dir = check_course_dir(course_dir)
+    course_config(course_dir)  # refuses a config that fails to load or would execute notebooks
+    _, term_key = load_term(course_dir)
+    known = quiz_ids(course_dir)
+    quiz_id = check_quiz_id(quiz_id, course_dir) if quiz_id else check_quiz_id(infer_quiz_id(folder, known), course_dir)
+    inbox = find_submissions(folder, quiz_id)
+    release = Release.load(course_dir, quiz_id, term_key)
+    readings = read_inbox(inbox, release)
+    record_grades(course_dir, quiz_id, readings)
     flags = load_flags(course_dir)
-    rows = []
-    for number, submission in enumerate(submissions, 1):
-        grade_submission(api, course_dir, quiz_id, submission, released)
-        flags.setdefault(quiz_id, {})[submission.student_id] = submission.flags
-        row = grade_row(course_dir, quiz_id, submission.student_id, submission.flags)
-        rows.append(row)
-        progress(f"[{number}/{len(submissions)}] {_format_row(row)}")
+    flags[quiz_id] = {**flags.get(quiz_id, {}), **{s.student_id: s.flags for s in inbox.submissions}}
     save_flags(course_dir, flags)
-    return AutogradeRun(quiz_id, rows, time.monotonic() - started)
+    rows = [
+        GradeRow(s.student_id, quiz_id, _score(readings.get(s.student_id)), release.max_score, s.flags)
+        for s in inbox.submissions
+    ]
+    if progress:
+        for row in rows:
+            progress(_format_row(row))
+    return AutogradeRun(quiz_id, rows, inbox.notes, time.monotonic() - started)
 
 
-def grade_submission(api, course_dir: Path, quiz_id: str, submission: Submission, released) -> None:
-    """Copy one notebook into nbgrader's submitted/ tree and autograde it; problems go to submission.flags."""
+def read_inbox(inbox: Inbox, release: Release) -> dict[str, Reading | None]:
+    """student -> what was read (None: nothing gradable); the flags go onto each submission."""
+    from .static_grade import read_notebook
+
+    readings: dict[str, Reading | None] = {}
+    for submission in inbox.submissions:
+        try:
+            reading = read_notebook(submission.notebook, release) if submission.notebook is not None else None
+        except Exception as error:  # noqa: BLE001 - a reader bug must cost this student only, and be reported
+            reading = None
+            submission.flags.append(
+                f"error: the grader could not read {submission.path} ({type(error).__name__}); "
+                "scored 0. Fix: report this notebook to the course maintainers."
+            )
+        if reading is not None:
+            submission.flags += reading.flags
+        readings[submission.student_id] = reading if reading is not None and reading.graded else None
+    return readings
+
+
+def _score(reading: Reading | None) -> float | None:
+    return None if reading is None else reading.score
+
+
+def record_grades(course_dir: Path, quiz_id: str, readings: dict[str, Reading | None]) -> None:
+    """Replace each student's submission in the gradebook: auto scores and 'read as ...' comments."""
+    from nbgrader.api import Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook
+
     with gradebook(course_dir) as book:
-        book.update_or_create_student(submission.student_id)
-    target = course_dir / "submitted" / submission.student_id / quiz_id
-    shutil.rmtree(target, ignore_errors=True)
-    if submission.notebook is None:
-        forget_submission(course_dir, quiz_id, submission.student_id)  # an older grade must not survive
-        return
-    submission.flags += tampering(submission.notebook, released)
-    submission.flags += restore_deleted_cells(submission.notebook, released)
-    target.mkdir(parents=True)
-    nbformat.write(submission.notebook, target / f"{quiz_id}.ipynb")  # a copy: the student's file is never touched
+        assignment = _registered(book, quiz_id)
+        notebook = assignment.notebooks[0]
+        known = {row[0] for row in book.db.query(Student.id)}
+        book.db.add_all([Student(id=student) for student in readings if student not in known])
+        old = book.db.query(SubmittedAssignment).filter(
+            SubmittedAssignment.assignment == assignment, SubmittedAssignment.student_id.in_(list(readings))
+        )
+        for submission in old:  # regrading replaces every earlier score, manual ones included
+            for submitted in submission.notebooks:
+                for row in (*submitted.grades, *submitted.comments):
+                    book.db.delete(row)
+                book.db.delete(submitted)
+            book.db.delete(submission)
+        book.db.flush()
+        grade_cells = {cell.name: cell for cell in notebook.grade_cells}
+        solution_cells = {cell.name: cell for cell in notebook.solution_cells}
+        for number, (student, reading) in enumerate(readings.items(), 1):
+            if reading is None:
+                continue
+            submission = SubmittedAssignment(assignment=assignment, student_id=student)
+            submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+            for result in reading.results:
+                Grade(
+                    cell=grade_cells[f"{result.id}_test"],
+                    notebook=submitted,
+                    auto_score=result.score,
+                    needs_manual_grade=False,
+                )
+                Comment(cell=solution_cells[f"{result.id}_answer"], notebook=submitted, auto_comment=result.comment)
+            book.db.add(submission)
+            if number % BATCH == 0:
+                book.db.commit()
+        book.db.commit()
+
+
+def _registered(book, quiz_id: str):
+    from nbgrader.api import MissingEntry
+
     try:
-        result = api.autograde(quiz_id, submission.student_id, force=True, create=True)
-    except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-        result = {"success": False, "error": f"{type(error).__name__}: {error}"}
-    if not result["success"]:
-        forget_submission(course_dir, quiz_id, submission.student_id)
-        submission.flags.append(f"error: nbgrader could not grade this notebook, scored 0 ({_last_error_line(result)})")
-        return
-    submission.flags += timeouts(course_dir / "autograded" / submission.student_id / quiz_id / f"{quiz_id}.ipynb")
+        return book.find_assignment(quiz_id)
+    except MissingEntry:
+        raise QuizCourseError(
+            f"{quiz_id} is not in this workspace's gradebook: rebuild it with course-quiz init <workspace>."
+        ) from None
 
 
-def timeouts(autograded_path: Path) -> list[str]:
-    """Cells that nbgrader stopped after ExecutePreprocessor.timeout (an infinite loop, say)."""
-    notebook = nbformat.read(autograded_path, as_version=4)
-    flags = []
-    for index, cell in enumerate(notebook.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                flags.append(f"timeout: cell {cell.get('id', index)} ran past the time limit and was stopped")
-    return flags
+# --- what the gradebook says --------------------------------------------------------------------------------
 
 
-def forget_submission(course_dir: Path, quiz_id: str, student_id: str) -> None:
-    from nbgrader.api import MissingEntry
+def gradebook_rows(course_dir: Path) -> list[GradeRow]:
+    """Every student x every quiz, with the flags of the last grading plus what the gradebook itself shows:
+    manual overrides and grades waiting for a manual grade (these could not come from `course-quiz`)."""
+    from nbgrader.api import Assignment, Grade, GradeCell, Student, SubmittedAssignment, SubmittedNotebook
 
-    shutil.rmtree(course_dir / "autograded" / student_id / quiz_id, ignore_errors=True)
-    with gradebook(course_dir) as book:
-        try:
-            book.remove_submission(quiz_id, student_id)
-        except MissingEntry:
-            pass
-
-
-def grade_row(course_dir: Path, quiz_id: str, student_id: str, flags: list[str]) -> GradeRow:
-    from nbgrader.api import MissingEntry
-
-    with gradebook(course_dir) as book:
-        max_score = book.find_assignment(quiz_id).max_score
-        try:
-            score = book.find_submission(quiz_id, student_id).score
-        except MissingEntry:
-            score = None
-    return GradeRow(student_id, quiz_id, score, max_score, list(flags))
-
-
-def question_scores(course_dir: Path, quiz_id: str, student_id: str) -> dict[str, float]:
-    """{"q1": 1.0, "q2": 0.0, ...} from the gradebook (test cells are named <question>_test)."""
-    with gradebook(course_dir) as book:
-        notebook = book.find_submission_notebook(quiz_id, quiz_id, student_id)
-        return {grade.name.removesuffix("_test"): grade.score for grade in notebook.grades}
-
-
-def summary_rows(course_dir: Path) -> list[GradeRow]:
-    """Every student in the gradebook x every quiz in it (score None where nothing was graded)."""
+    course_dir = check_course_dir(course_dir)
+    if not (course_dir / "gradebook.db").is_file():
+        return []
     flags = load_flags(course_dir)
     with gradebook(course_dir) as book:
-        quiz_ids = [quiz for quiz in QUIZ_IDS if quiz in {a.name for a in book.assignments}]
-        students = sorted(student.id for student in book.students)
+        quizzes = {a.name: a.max_score for a in book.db.query(Assignment)}
+        students = sorted(row[0] for row in book.db.query(Student.id))
+        scores: dict[tuple[str, str], float] = {}
+        marks: dict[tuple[str, str], list[str]] = {}
+        query = (
+            book.db.query(
+                Student.id,
+                Assignment.name,
+                GradeCell.name,
+                Grade.auto_score,
+                Grade.manual_score,
+                Grade.needs_manual_grade,
+                Grade.extra_credit,
+            )
+            .select_from(Grade)
+            .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+            .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(Student, SubmittedAssignment.student_id == Student.id)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+            .join(GradeCell, Grade.cell_id == GradeCell.id)
+        )
+        for student, quiz, cell, auto, manual, needs_manual, extra in query:
+            key = (student, quiz)
+            scores[key] = scores.get(key, 0.0) + (manual if manual is not None else auto or 0.0) + (extra or 0.0)
+            if manual is not None:
+                marks.setdefault(key, []).append(f"manual: {cell} set by hand to {manual:g} (autograde {auto})")
+            if extra:
+                marks.setdefault(key, []).append(f"manual: {cell} extra credit {extra:g}")
+            if needs_manual:
+                marks.setdefault(key, []).append(f"needs_manual_grade: {cell}")
+    ordered = sorted(quizzes, key=lambda name: int(name.removeprefix("quiz")) if name[4:].isdigit() else 0)
     return [
-        grade_row(course_dir, quiz, student, flags.get(quiz, {}).get(student, []))
+        GradeRow(
+            student,
+            quiz,
+            scores.get((student, quiz)),
+            quizzes[quiz],
+            flags.get(quiz, {}).get(student, []) + marks.get((student, quiz), []),
+        )
         for student in students
-        for quiz in quiz_ids
+        for quiz in ordered
     ]
 
 
 def summary_table(rows: list[GradeRow]) -> str:
     if not rows:
-        return "Nothing graded yet: run `course-quiz autograde <submissions folder>`."
-    quiz_ids = list(dict.fromkeys(row.quiz_id for row in rows))
+        return "Nothing graded yet: run `course-quiz autograde <submissions folder> --course <workspace>`."
+    quizzes = list(dict.fromkeys(row.quiz_id for row in rows))
     by_student: dict[str, dict[str, GradeRow]] = {}
     for row in rows:
         by_student.setdefault(row.student_id, {})[row.quiz_id] = row
     width = max(len("student"), *(len(student) for student in by_student))
-    lines = ["  ".join(["student".ljust(width), *(quiz.ljust(7) for quiz in quiz_ids), "flags"])]
-    for student, quizzes in by_student.items():
-        cells = [_score_text(quizzes[quiz]).ljust(7) for quiz in quiz_ids]
-        flags = "; ".join(f"{quiz}: {flag}" for quiz in quiz_ids for flag in quizzes[quiz].flags)
+    lines = ["  ".join(["student".ljust(width), *(quiz.ljust(7) for quiz in quizzes), "flags"])]
+    for student, by_quiz in by_student.items():
+        cells = [_score_text(by_quiz[quiz]).ljust(7) for quiz in quizzes]
+        flags = "; ".join(f"{quiz}: {flag}" for quiz in quizzes for flag in by_quiz[quiz].flags)
         lines.append("  ".join([student.ljust(width), *cells, flags]).rstrip())
     return "\n".join(lines)
+
+
+def class_answers(course_dir: Path, quiz_id: str) -> dict[str, dict[str, str | None]]:
+    """student -> question -> the letter read (None: unreadable), from the gradebook's comments."""
+    from nbgrader.api import Assignment, Comment, SolutionCell, SubmittedAssignment, SubmittedNotebook
+
+    answers: dict[str, dict[str, str | None]] = {}
+    with gradebook(course_dir) as book:
+        query = (
+            book.db.query(SubmittedAssignment.student_id, SolutionCell.name, Comment.auto_comment)
+            .select_from(Comment)
+            .join(SubmittedNotebook, Comment.notebook_id == SubmittedNotebook.id)
+            .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+            .join(SolutionCell, Comment.cell_id == SolutionCell.id)
+            .filter(Assignment.name == quiz_id)
+        )
+        for student, cell, comment in query:
+            letter = comment.removeprefix("read as ") if comment and comment.startswith("read as ") else None
+            answers.setdefault(student, {})[cell.removesuffix("_answer")] = letter
+    return answers
 
 
 def export_csv(course_dir: Path, destination: Path) -> Path:
     """nbgrader's own CSV export of the gradebook (one row per student and quiz)."""
     from nbgrader.plugins import CsvExportPlugin
 
+    course_dir = check_course_dir(course_dir)
+    if not (course_dir / "gradebook.db").is_file():
+        raise QuizCourseError(f"{course_dir} has no gradebook yet: autograde first.")
     destination = Path(destination).resolve()
     destination.parent.mkdir(parents=True, exist_ok=True)
     with gradebook(course_dir) as book:
         CsvExportPlugin(to=str(destination)).export(book)
     return destination
-
-
-def generate_feedback(
-    course_dir: Path, quiz_id: str, show_hidden_tests: bool = False, student_id: str | None = None
-) -> list[Path]:
-    """HTML feedback per student in <course>/feedback/; hidden tests are stripped unless asked for."""
-    api = nbgrader_api(course_dir, show_hidden_tests=show_hidden_tests)
-    result = api.generate_feedback(check_quiz_id(quiz_id), student_id, force=True)
-    if not result["success"]:
-        raise QuizCourseError(
-            f"nbgrader could not generate feedback for {quiz_id} ({_last_error_line(result)}). "
-            "Fix: autograde the quiz first."
-        )
-    return sorted((Path(course_dir) / "feedback").glob(f"{student_id or '*'}/{quiz_id}/*.html"))
 
 
 def load_flags(course_dir: Path) -> dict:
@@ -198,8 +267,3 @@ def _score_text(row: GradeRow) -> str:
 def _format_row(row: GradeRow) -> str:
     flags = f"  [{'; '.join(flag.split(':')[0] for flag in row.flags)}]" if row.flags else ""
     return f"{row.student_id}: {_score_text(row)}{flags}"
-
-
-def _last_error_line(result: dict) -> str:
-    lines = [line for line in (result.get("error") or result.get("log") or "").splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no details"

@@ -1,21 +1,25 @@
-"""Finding students' notebooks in a plain folder, and checking them before nbgrader sees them.
+"""Finding students' notebooks in a plain folder and reading them safely, as data.
 
-Accepted layouts: `<folder>/<student_id>.ipynb` or `<folder>/<student_id>/<quiz>.ipynb`. The files are
-only read here; grading works on copies. Problems become flags (shown by `summary`) instead of errors,
-so one broken submission never stops the others.
+Accepted layouts: `<folder>/<student_id>.ipynb` or `<folder>/<student_id>/<quiz>.ipynb`. Every entry of the
+folder ends up somewhere the instructor sees it: a submission, a flagged row (skipped, duplicate, symlink,
+too large, corrupted) or a note line. Files are only read (never followed through symlinks, never more than
+MAX_NOTEBOOK_BYTES); one broken submission never stops the others.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from .course import QUIZ_IDS, QuizCourseError
+from .course import QUIZ_ID, QuizCourseError
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]*")
+MAX_NOTEBOOK_BYTES = 5 * 2**20  # a quiz notebook is ~30 kB; outputs included, far below this
+ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 RESUBMIT = "Fix: ask the student to download the notebook again (File → Download .ipynb) and resubmit."
 
 
@@ -23,158 +27,162 @@ RESUBMIT = "Fix: ask the student to download the notebook again (File → Downlo
 class Submission:
     student_id: str
     path: Path | None  # None: the student has a folder but no notebook for this quiz
-    notebook: nbformat.NotebookNode | None = None  # None: nothing nbgrader could grade
+    notebook: dict | None = None  # the parsed JSON; None: nothing that can be graded
     flags: list[str] = field(default_factory=list)
 
 
-def infer_quiz_id(folder: Path) -> str:
-    """The quiz of a submissions folder: its own name (submissions/quiz1/) or the notebooks' names."""
-    if folder.name in QUIZ_IDS:
-        return folder.name
-    found = sorted({path.stem for path in folder.glob("*/*.ipynb") if path.stem in QUIZ_IDS})
-    if len(found) == 1:
-        return found[0]
-    detail = f" (found {', '.join(found)})" if found else ""
-    raise QuizCourseError(f"Cannot tell which quiz {folder} holds{detail}: pass --quiz quiz1 (or quiz2 ... quiz5).")
+@dataclass
+class Inbox:
+    submissions: list[Submission]
+    notes: list[str]  # entries that belong to no student (hidden files, a README), each with its reason
 
 
-def find_submissions(folder: Path, quiz_id: str) -> list[Submission]:
-    folder = Path(folder)
+def check_folder(folder: Path) -> Path:
+    folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise QuizCourseError(
             f"No submissions folder at {folder}: pass the folder that holds "
             "<student_id>.ipynb files or <student_id>/<quiz>.ipynb folders."
         )
-    submissions = []
+    return folder
+
+
+def infer_quiz_id(folder: Path, known: list[str] | None = None) -> str:
+    """The quiz of a submissions folder: its own name (submissions/quiz1/) or the notebooks' names."""
+    folder = check_folder(folder)
+    if QUIZ_ID.fullmatch(folder.name):
+        return folder.name
+    found = sorted({p.stem for p in folder.glob("*/*.ipynb") if QUIZ_ID.fullmatch(p.stem)})
+    if len(found) == 1:
+        return found[0]
+    detail = f" (found {', '.join(found)})" if found else ""
+    choices = ", ".join(known) if known else "quiz1, quiz2, ..."
+    raise QuizCourseError(f"Cannot tell which quiz {folder} holds{detail}: pass --quiz (one of {choices}).")
+
+
+def find_submissions(folder: Path, quiz_id: str) -> Inbox:
+    folder = check_folder(folder)
+    by_student: dict[str, list[Submission]] = {}
+    notes = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or not (entry.is_dir() or entry.suffix == ".ipynb"):
-            continue  # .ipynb_checkpoints, .DS_Store, a README next to the notebooks, ...
-        student_id = entry.stem if entry.is_file() else entry.name
-        if entry.is_dir():
-            submission = _from_student_folder(entry, quiz_id)
-        else:
-            submission = read_submission(student_id, entry)
-        if not STUDENT_ID.fullmatch(student_id):
-            submission = Submission(
-                student_id,
-                entry,
-                None,
-                [f"bad name: {entry} - student ids use letters, digits and _.@+- only; rename the file or folder."],
-            )
-        submissions.append(submission)
-    if not submissions:
+        submission, note = _classify(entry, quiz_id)
+        if note:
+            notes.append(note)
+        if submission is not None:
+            by_student.setdefault(submission.student_id, []).append(submission)
+    if not by_student:
         raise QuizCourseError(
             f"{folder} holds no notebooks: expected <student_id>.ipynb or <student_id>/{quiz_id}.ipynb."
         )
-    return submissions
+    return Inbox([_one_per_student(found) for _, found in sorted(by_student.items())], notes)
 
 
-def _from_student_folder(folder: Path, quiz_id: str) -> Submission:
-    path = folder / f"{quiz_id}.ipynb"
-    if path.is_file():
-        return read_submission(folder.name, path)
-    others = ", ".join(sorted(p.name for p in folder.glob("*.ipynb"))) or "no notebook at all"
-    return Submission(
+def _classify(entry: Path, quiz_id: str) -> tuple[Submission | None, str | None]:
+    name = entry.name
+    if name.startswith("."):
+        return None, f"skipped {entry}: hidden (checkpoints, system file)"
+    student_id = name.split(".")[0] if not entry.is_dir() or entry.is_symlink() else name
+    if not STUDENT_ID.fullmatch(student_id):
+        return _flagged(
+            student_id or name,
+            entry,
+            f"bad name: {entry} - student ids use letters, digits and _.@+- only; rename the file or folder.",
+        ), None
+    if entry.is_symlink():
+        return _flagged(
+            student_id,
+            entry,
+            f"symlink: {entry} points to {os.readlink(entry)}; not followed, "
+            "scored 0. Fix: put the student's own file in the folder.",
+        ), None
+    if entry.is_dir():
+        return _from_student_folder(entry, quiz_id)
+    lower = name.lower()
+    if lower.endswith(".ipynb"):
+        return read_submission(student_id, entry), None
+    if lower.endswith(ARCHIVES):
+        return _flagged(
+            student_id,
+            entry,
+            f"skipped: {entry} is an archive; unpack it and put the notebook in "
+            f"the folder as {student_id}.ipynb, then autograde again.",
+        ), None
+    if ".ipynb" in lower:
+        return _flagged(
+            student_id,
+            entry,
+            f"skipped: {entry} does not end in .ipynb; rename it to {student_id}.ipynb and autograde again.",
+        ), None
+    return None, f"skipped {entry}: not a notebook (.ipynb), not an archive"
+
+
+def _from_student_folder(folder: Path, quiz_id: str) -> tuple[Submission, str | None]:
+    notebooks = [p for p in sorted(folder.iterdir()) if p.name.lower() == f"{quiz_id}.ipynb"]
+    others = [p.name for p in sorted(folder.iterdir()) if p not in notebooks and not p.name.startswith(".")]
+    note = f"skipped in {folder}: {', '.join(others)} (not {quiz_id}.ipynb)" if others else None
+    if notebooks:
+        return read_submission(folder.name, notebooks[0]), note
+    return _flagged(
         folder.name,
         None,
+        f"missing: no {quiz_id}.ipynb in {folder} ({', '.join(others) or 'empty'}); "
+        f"scored 0. Fix: if it is there under another name, rename it to {quiz_id}.ipynb and autograde "
+        "again.",
+    ), None
+
+
+def _one_per_student(found: list[Submission]) -> Submission:
+    if len(found) == 1:
+        return found[0]
+    paths = ", ".join(str(s.path) for s in found)
+    return _flagged(
+        found[0].student_id,
         None,
-        [
-            f"missing: no {quiz_id}.ipynb in {folder} ({others}); scored 0. "
-            f"Fix: if it is there under another name, rename it to {quiz_id}.ipynb and autograde again."
-        ],
+        f"duplicate: {len(found)} submissions for {found[0].student_id} "
+        f"({paths}); none graded. Fix: keep the right one and autograde again.",
     )
 
 
+def _flagged(student_id: str, path: Path | None, flag: str) -> Submission:
+    return Submission(student_id, path, None, [flag])
+
+
 def read_submission(student_id: str, path: Path) -> Submission:
+    notebook, problem = read_notebook_file(path)
+    return Submission(student_id, path, notebook, [problem] if problem else [])
+
+
+def read_notebook_file(path: Path) -> tuple[dict | None, str | None]:
+    """(parsed JSON, None) or (None, flag): refuses symlinks, odd files and anything too large before parsing."""
     try:
-        notebook = nbformat.read(path, as_version=4)
-    except (ValueError, UnicodeDecodeError) as error:  # nbformat's NotJSONError is a ValueError
-        return _unusable(student_id, path, "is not valid notebook JSON", error)
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            return None, f"symlink: {path} points to {os.readlink(path)}; not followed, scored 0."
+        if not stat.S_ISREG(info.st_mode):
+            return None, f"corrupted: {path} is not a regular file; scored 0."
+        if info.st_size > MAX_NOTEBOOK_BYTES:
+            return None, _too_large(path, info.st_size)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            data = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    except OSError as error:
+        return None, f"corrupted: {path} cannot be read ({error.strerror}); scored 0. {RESUBMIT}"
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return None, _too_large(path, len(data))
     try:
-        nbformat.validate(notebook)
-    except (nbformat.ValidationError, KeyError, AttributeError) as error:
-        return _unusable(student_id, path, "is not a valid notebook", error)
-    if not any(_grade_id(cell) for cell in notebook.cells):
-        return Submission(
-            student_id,
-            path,
-            None,
-            [
-                f"metadata: {path} has no nbgrader cell metadata (rebuilt or copied into a new notebook?), so its "
-                f"answers cannot be matched to the quiz; scored 0. Fix: have the student copy the answers into the "
-                "released quiz notebook and resubmit."
-            ],
-        )
-    return Submission(student_id, path, notebook)
+        notebook = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        reason = str(error).splitlines()[0][:100]
+        return None, f"corrupted: {path} is not valid notebook JSON ({reason}); scored 0. {RESUBMIT}"
+    except RecursionError:
+        return None, f"corrupted: {path} nests its JSON too deeply to be a notebook; scored 0. {RESUBMIT}"
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        return None, f"corrupted: {path} is JSON but not a notebook (no cells); scored 0. {RESUBMIT}"
+    return notebook, None
 
 
-def _unusable(student_id: str, path: Path, what: str, error: Exception) -> Submission:
-    reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-    return Submission(student_id, path, None, [f"corrupted: {path} {what} ({reason}); scored 0. {RESUBMIT}"])
-
-
-def tampering(submitted: nbformat.NotebookNode, released: nbformat.NotebookNode) -> list[str]:
-    """Flags for read-only cells that were edited, compared with the release by nbgrader's own checksum
-    (source, type, grade/solution/locked flags, points). nbgrader grades the released version of such
-    cells anyway (it overwrites them from its gradebook); the flags make the tampering visible.
-    """
-    from nbgrader.utils import compute_checksum
-
-    submitted_cells = {_grade_id(cell): cell for cell in submitted.cells if _grade_id(cell)}
-    flags = []
-    for cell in released.cells:
-        grade_id = _grade_id(cell)
-        if grade_id is None or grade_id not in submitted_cells or not cell.metadata["nbgrader"].get("locked"):
-            continue
-        expected = compute_checksum(cell)
-        try:
-            found = compute_checksum(submitted_cells[grade_id])
-        except (KeyError, ValueError):
-            found = "unreadable metadata"
-        if found != expected:
-            flags.append(
-                f"edited: read-only cell {grade_id} (checksum {found}, released {expected}; "
-                "graded with the released cell)"
-            )
-    return flags
-
-
-def restore_deleted_cells(submitted: nbformat.NotebookNode, released: nbformat.NotebookNode) -> list[str]:
-    """Put deleted read-only and test cells back (in place, after their released predecessor); flag them.
-
-    nbgrader 0.9.6 has OverwriteCells.add_missing_cells for test cells, but it fails with a KeyError when
-    the cell before the deleted one is read-only rather than an answer or test cell, as in our quizzes.
-    A deleted answer cell is not put back: that answer is simply missing and scores 0.
-    """
-    present = {_grade_id(cell) for cell in submitted.cells}
-    flags = []
-    previous_id = None
-    for cell in released.cells:
-        grade_id = _grade_id(cell)
-        if grade_id is None:
-            continue
-        if grade_id not in present:
-            if cell.metadata["nbgrader"].get("locked"):
-                submitted.cells.insert(_position_after(submitted, previous_id), nbformat.from_dict(cell))
-                present.add(grade_id)
-                flags.append(f"deleted: read-only cell {grade_id} (put back from the release before grading)")
-            else:
-                flags.append(f"deleted: answer cell {grade_id} (that answer scores 0)")
-                continue
-        previous_id = grade_id
-    return flags
-
-
-def _position_after(notebook: nbformat.NotebookNode, grade_id: str | None) -> int:
-    for index, cell in enumerate(notebook.cells):
-        if grade_id is not None and _grade_id(cell) == grade_id:
-            return index + 1
-    return 0
-
-
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def _is_test(cell) -> bool:
-    return bool(cell.metadata["nbgrader"].get("grade"))
+def _too_large(path: Path, size: int) -> str:
+    return (
+        f"too large: {path} is {size / 2**20:.0f} MB, over the {MAX_NOTEBOOK_BYTES // 2**20} MB a quiz notebook "
+        f"can be; not read, scored 0. {RESUBMIT}"
+    )
