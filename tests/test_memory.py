@@ -110,7 +110,7 @@ def test_quantization_backend_reports_the_version_or_the_install_command(monkeyp
 
     assert memory.quantization_backend().count(".") >= 1  # bitsandbytes is in the quant extra CI installs
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # what Python does for a package that is not installed
-    with pytest.raises(CourseError, match=r"pip install 'bitsandbytes>=0\.45'"):
+    with pytest.raises(CourseError, match=r"pip install 'bitsandbytes>=0\.46\.1'"):
         memory.quantization_backend()
 
 
@@ -156,3 +156,23 @@ def test_a_childs_peak_memory_is_its_own_not_its_parents():
     peak = int(subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout)
     del ballast
     assert 1_000_000 < peak < 400_000_000
+
+
+def test_training_peak_in_a_fresh_process_counts_gradients_and_optimizer_state(tmp_path):
+    """Full fine-tuning holds gradients and Adam state for every weight; LoRA only for its adapters."""
+    pytest.importorskip("peft")
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=8000, hidden_size=512, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=8
+    )
+    model = LlamaForCausalLM(config)
+    n_parameters = sum(p.numel() for p in model.parameters())
+    model.save_pretrained(tmp_path)
+    lora = {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"], "task_type": "CAUSAL_LM"}
+    full = memory.train_in_fresh_process(str(tmp_path), "full fine-tuning", batch_size=2, seq_len=32, steps=1)
+    adapters = memory.train_in_fresh_process(str(tmp_path), "LoRA", lora=lora, batch_size=2, seq_len=32, steps=1)
+    for report in (full, adapters):
+        assert report["rss_before_load_bytes"] < report["rss_after_load_bytes"] <= report["peak_rss_bytes"]
+    # gradients (4 B) + two Adam moments (8 B) per weight, at least, on top of what LoRA needs
+    assert full["peak_rss_bytes"] - adapters["peak_rss_bytes"] > 0.75 * 12 * n_parameters
