@@ -194,8 +194,9 @@ def train_in_fresh_process(
 
     `method` is "full fine-tuning", "LoRA" or "QLoRA" (give `quantization_config` and `lora` = LoraConfig keyword
     arguments for the adapter methods). The batches have the lesson's shape (`batch_size` × `seq_len`), so the
-    activations, gradients and optimizer state are the lesson's. Returns rss_before_load_bytes, rss_after_load_bytes
-    and peak_rss_bytes (the process's high-water mark: the model, one batch's activations, the gradients and the
+    activations, gradients and optimizer state are the lesson's. Returns load_seconds, footprint_bytes and
+    load_peak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), rss_before_load_bytes,
+    rss_after_load_bytes and peak_rss_bytes (the process's high-water mark: the model, one batch's activations, the gradients and the
     optimizer state), and on a GPU peak_cuda_bytes.
     """
     request = {
@@ -316,7 +317,13 @@ def _train_probe(request: dict) -> dict:
     if torch.cuda.is_available():
         kwargs["device_map"] = "auto"
     rss_before = process_rss_bytes()
+    start = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(request["checkpoint"], **kwargs)
+    loaded = {
+        "load_seconds": time.perf_counter() - start,
+        "footprint_bytes": model.get_memory_footprint(),
+        "load_peak_rss_bytes": _peak_rss_bytes(),  # the high-water mark of loading alone
+    }
     if request["method"] in ("LoRA", "QLoRA"):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
@@ -338,6 +345,7 @@ def _train_probe(request: dict) -> dict:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     report = {
+        **loaded,
         "rss_before_load_bytes": rss_before,
         "rss_after_load_bytes": rss_after_load,
         "peak_rss_bytes": _peak_rss_bytes(),
