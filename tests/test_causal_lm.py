@@ -260,3 +260,12 @@ def test_labels_made_before_padding_keep_the_end_of_turn_token():
     )
     assert [int((labels == end_of_turn).sum()) for labels in kept["labels"]] == [1, 1]
     assert int((kept["labels"] == -100).sum()) == int((kept["attention_mask"] == 0).sum())  # only padding masked
+
+
+def test_converted_tokenizer_config_reads_the_same_on_4x_and_5x(tmp_path):
+    """A cache written by transformers 5.x named a class 4.57 lacks; 4.x then also added token_type_ids."""
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "TokenizersBackend"}))
+    gguf_conversion._portable_tokenizer_class(tmp_path)
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text())
+    assert config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    assert config["model_input_names"] == ["input_ids", "attention_mask"]
