@@ -17,12 +17,12 @@ def mean_loss(model, dataset, collator, batch_size: int = 8) -> float:
     was_training = model.training
     model.eval()
     total_loss, total_tokens = 0.0, 0
-    columns = [name for name in ("input_ids", "attention_mask") if name in dataset.column_names]
+    columns = [name for name in ("input_ids", "attention_mask", "labels") if name in dataset.column_names]
     with torch.no_grad():
         for start in range(0, len(dataset), batch_size):
             rows = dataset.select(range(start, min(start + batch_size, len(dataset))))
             batch = collator([{name: row[name] for name in columns} for row in rows])
-            batch = {name: tensor.to(model.device) for name, tensor in batch.items()}
+            batch = {name: tensor.to(model.device) for name, tensor in batch.items() if tensor is not None}
             predicted = int((batch["labels"][:, 1:] != -100).sum())  # the first token of a row is never predicted
             total_loss += float(model(**batch).loss) * predicted
             total_tokens += predicted

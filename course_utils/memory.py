@@ -75,6 +75,26 @@ def count_parameters(model) -> tuple[int, int]:
     return trainable, total
 
 
+def quant_state_bytes(model) -> int:
+    """Bytes of the 4-bit block scales (absmax, nested absmax, code books) that `get_memory_footprint()` leaves out.
+
+    bitsandbytes keeps them in each weight's `quant_state`, not as parameters or buffers, so a 4-bit model's
+    footprint plus this is what its weights really take.
+    """
+    import torch
+
+    seen, total = set(), 0
+    for param in model.parameters():
+        state = getattr(param, "quant_state", None)
+        while state is not None and id(state) not in seen:
+            seen.add(id(state))
+            for value in vars(state).values():
+                if isinstance(value, torch.Tensor):
+                    total += value.numel() * value.element_size()
+            state = getattr(state, "state2", None)
+    return total
+
+
 def process_rss_bytes() -> int:
     """Resident memory of this Python process, in bytes."""
     import psutil
@@ -126,7 +146,7 @@ def quantization_backend() -> str:
     except Exception as error:  # ImportError, or a broken native library raising something else
         raise CourseError(
             f"8-bit and 4-bit loading need bitsandbytes, which could not be imported ({type(error).__name__}: "
-            f"{error}).\nFix: run  pip install 'bitsandbytes>=0.45'  (0.45+ also runs on a CPU), then restart "
+            f"{error}).\nFix: run  pip install 'bitsandbytes>=0.46.1'  (0.46 and newer also run on a CPU), then restart "
             "the kernel."
         ) from None
     return bitsandbytes.__version__
@@ -138,27 +158,68 @@ def load_in_fresh_process(
     dtype: str = "float32",
     device_map: str | None = None,
     timeout: float = 900,
+    tokenizer_checkpoint: str | None = None,
 ) -> dict:
     """Load `checkpoint` in a new Python process, exactly as `AutoModelForCausalLM.from_pretrained(checkpoint,
     dtype=..., quantization_config=..., device_map=...)` would, generate a few tokens, and report what it cost.
 
     `quantization_config` is a `BitsAndBytesConfig` (or None for full precision): the same object the notebook
-    built, passed on as its dict. Returns load_seconds, footprint_bytes (`get_memory_footprint()`),
+    built, passed on as its dict. `tokenizer_checkpoint` holds the chat template (`chat_template_checkpoint(rt)`:
+    a base checkpoint such as TinyLlama's has none); it defaults to `checkpoint`. Returns load_seconds, footprint_bytes (`get_memory_footprint()`),
     rss_after_load_bytes, peak_rss_bytes (the process's high-water mark, load and generation included) and,
     on a GPU, peak_cuda_bytes.
     """
+    request = {
+        "checkpoint": str(checkpoint),
+        "tokenizer": str(tokenizer_checkpoint or checkpoint),
+        "dtype": dtype,
+        "device_map": device_map,
+        "quantization_config": quantization_config.to_dict() if quantization_config is not None else None,
+    }
+    return _run_child(request, checkpoint, timeout)
+
+
+def train_in_fresh_process(
+    checkpoint: str,
+    method: str,
+    quantization_config=None,
+    dtype: str = "float32",
+    lora: dict | None = None,
+    batch_size: int = 4,
+    seq_len: int = 128,
+    steps: int = 2,
+    timeout: float = 900,
+) -> dict:
+    """Peak memory of `steps` AdamW training steps on random token batches, in a new Python process.
+
+    `method` is "full fine-tuning", "LoRA" or "QLoRA" (give `quantization_config` and `lora` = LoraConfig keyword
+    arguments for the adapter methods). The batches have the lesson's shape (`batch_size` × `seq_len`), so the
+    activations, gradients and optimizer state are the lesson's. Returns load_seconds, footprint_bytes and
+    load_peak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), rss_before_load_bytes,
+    rss_after_load_bytes and peak_rss_bytes (the process's high-water mark: the model, one batch's activations, the gradients and the
+    optimizer state), and on a GPU peak_cuda_bytes.
+    """
+    request = {
+        "train": True,
+        "checkpoint": str(checkpoint),
+        "method": method,
+        "dtype": dtype,
+        "quantization_config": quantization_config.to_dict() if quantization_config is not None else None,
+        "lora": lora,
+        "batch_size": batch_size,
+        "seq_len": seq_len,
+        "steps": steps,
+    }
+    return _run_child(request, checkpoint, timeout)
+
+
+def _run_child(request: dict, checkpoint, timeout: float) -> dict:
     import json
     import subprocess
     import sys
 
     from .errors import CourseError
 
-    request = {
-        "checkpoint": str(checkpoint),
-        "dtype": dtype,
-        "device_map": device_map,
-        "quantization_config": quantization_config.to_dict() if quantization_config is not None else None,
-    }
     result = subprocess.run(
         [sys.executable, "-m", "course_utils.memory"],
         input=json.dumps(request),
@@ -214,7 +275,7 @@ def _probe(request: dict) -> dict:
         kwargs["quantization_config"] = BitsAndBytesConfig.from_dict(request["quantization_config"])
     if request.get("device_map"):
         kwargs["device_map"] = request["device_map"]
-    tokenizer = AutoTokenizer.from_pretrained(request["checkpoint"])
+    tokenizer = AutoTokenizer.from_pretrained(request.get("tokenizer") or request["checkpoint"])
     rss_before = process_rss_bytes()
     start = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(request["checkpoint"], **kwargs)
@@ -237,8 +298,67 @@ def _probe(request: dict) -> dict:
     return report
 
 
+def _train_probe(request: dict) -> dict:
+    """The child side of `train_in_fresh_process`."""
+    import logging
+    import warnings
+
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    kwargs = {"dtype": getattr(torch, request["dtype"])}
+    if request.get("quantization_config"):
+        kwargs["quantization_config"] = BitsAndBytesConfig.from_dict(request["quantization_config"])
+    if torch.cuda.is_available():
+        kwargs["device_map"] = "auto"
+    rss_before = process_rss_bytes()
+    start = time.perf_counter()
+    model = AutoModelForCausalLM.from_pretrained(request["checkpoint"], **kwargs)
+    loaded = {
+        "load_seconds": time.perf_counter() - start,
+        "footprint_bytes": model.get_memory_footprint(),
+        "load_peak_rss_bytes": _peak_rss_bytes(),  # the high-water mark of loading alone
+    }
+    if request["method"] in ("LoRA", "QLoRA"):
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+        if request["method"] == "QLoRA":
+            from .qlora import keep_4bit_layers_trainable
+
+            model = prepare_model_for_kbit_training(model)
+            keep_4bit_layers_trainable(model)
+        model = get_peft_model(model, LoraConfig(**request["lora"]))
+    rss_after_load = process_rss_bytes()
+    model.train()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    generator = torch.Generator().manual_seed(0)
+    vocab = model.get_input_embeddings().weight.shape[0]
+    for _ in range(request["steps"]):
+        ids = torch.randint(0, vocab, (request["batch_size"], request["seq_len"]), generator=generator)
+        ids = ids.to(model.device)
+        model(input_ids=ids, labels=ids).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    report = {
+        **loaded,
+        "rss_before_load_bytes": rss_before,
+        "rss_after_load_bytes": rss_after_load,
+        "peak_rss_bytes": _peak_rss_bytes(),
+    }
+    if torch.cuda.is_available():
+        report["peak_cuda_bytes"] = torch.cuda.max_memory_allocated()
+    return report
+
+
 if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps(_probe(json.loads(sys.stdin.read()))), flush=True)
+    child_request = json.loads(sys.stdin.read())
+    child_report = _train_probe(child_request) if child_request.get("train") else _probe(child_request)
+    print(json.dumps(child_report), flush=True)

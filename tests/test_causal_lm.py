@@ -242,3 +242,32 @@ def test_mean_loss_matches_the_models_own_loss_and_ignores_padding(conversion):
     assert model.training is False
     with pytest.raises(ValueError, match="at least one"):
         causal_lm.mean_loss(model, data.select([]), collator)
+
+
+def test_labels_made_before_padding_keep_the_end_of_turn_token():
+    """Lesson 5: with pad token = end-of-turn token, DataCollatorForLanguageModeling masks every end of turn
+    (the model never learns to stop); labels made before padding, padded by DataCollatorForSeq2Seq, keep it."""
+    from transformers import AutoTokenizer, DataCollatorForLanguageModeling, DataCollatorForSeq2Seq
+
+    from course_utils.assets import packaged_classifier_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(packaged_classifier_dir())
+    tokenizer.pad_token = tokenizer.sep_token  # stands in for a chat model whose pad token is its end-of-turn token
+    end_of_turn = tokenizer.sep_token_id
+    rows = [dict(tokenizer(text)) for text in ("a short answer", "a much longer answer than the other one")]
+    masked = DataCollatorForLanguageModeling(tokenizer, mlm=False)(rows)["labels"]
+    assert not (masked == end_of_turn).any()  # the bug: every end-of-turn label is -100
+    kept = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100)(
+        [{**row, "labels": list(row["input_ids"])} for row in rows]
+    )
+    assert [int((labels == end_of_turn).sum()) for labels in kept["labels"]] == [1, 1]
+    assert int((kept["labels"] == -100).sum()) == int((kept["attention_mask"] == 0).sum())  # only padding masked
+
+
+def test_converted_tokenizer_config_reads_the_same_on_4x_and_5x(tmp_path):
+    """A cache written by transformers 5.x named a class 4.57 lacks; 4.x then also added token_type_ids."""
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "TokenizersBackend"}))
+    gguf_conversion._portable_tokenizer_class(tmp_path)
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text())
+    assert config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    assert config["model_input_names"] == ["input_ids", "attention_mask"]

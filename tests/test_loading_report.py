@@ -148,3 +148,39 @@ def test_capture_log_silences_but_records_and_restores():
 
 if __name__ == "__main__":  # tests/test_transformers4.py runs this under transformers 4.x
     json.dump(loading_scenarios(), sys.stdout)
+
+
+def test_expected_new_and_unused_weights_come_from_the_architecture():
+    """bert-base-uncased's checkpoint always reports cls.* as unused: normal for BERT, caught for anything else."""
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    heads = {}
+    for architecture in ("bert", "distilbert", "roberta"):
+        config = AutoConfig.for_model(architecture)
+        with torch.device("meta"):
+            model = AutoModelForSequenceClassification.from_config(config)
+        heads[architecture] = (
+            loading_report.head_prefixes(model),
+            loading_report.pretraining_head_prefixes(config),
+        )
+    assert heads["bert"] == (("classifier.",), ("cls.",))
+    assert heads["distilbert"][0] == ("classifier.", "pre_classifier.")
+    assert heads["roberta"] == (("classifier.",), ("lm_head.",))
+
+    hub_bert = loading_report.LoadingReport(
+        missing=("classifier.bias", "classifier.weight"),
+        unexpected=("cls.predictions.bias", "cls.seq_relationship.weight"),
+    )
+    with pytest.raises(CourseError, match="does not fit"):
+        hub_bert.require_only_new("classifier.")  # the old check: raised on every Hub bert-base-uncased load
+    hub_bert.require_only_new(*heads["bert"][0], unexpected_ok=heads["bert"][1])
+    wrapped = loading_report.LoadingReport(
+        missing=("bert.embeddings.word_embeddings.weight", "classifier.weight"),
+        unexpected=("model.bert.embeddings.word_embeddings.weight",),
+    )
+    with pytest.raises(CourseError):
+        wrapped.require_only_new(*heads["bert"][0], unexpected_ok=heads["bert"][1])
+    new_cls_missing = loading_report.LoadingReport(missing=("cls.predictions.bias",))
+    with pytest.raises(CourseError):  # a pretraining head may be unused, never missing
+        new_cls_missing.require_only_new(*heads["bert"][0], unexpected_ok=heads["bert"][1])

@@ -92,6 +92,12 @@ def test_nf4_footprint_only_shrinks_the_linear_layers():
     expected = quantized * memory.BYTES_PER_PARAM["nf4"] + memory.estimate_model_bytes(total - quantized, "fp32")
     assert model.get_memory_footprint() == pytest.approx(expected, rel=0.001)
     assert memory.format_bytes(model.get_memory_footprint()) == "53.2 MB"
+    # ... memory.quant_state_bytes adds them: with double quantization about 0.127 bit per quantized weight
+    scales = memory.quant_state_bytes(model)
+    overhead_bits = memory.block_overhead_bits(double_quant=True)
+    n_layers = sum(p.__class__.__name__ == "Params4bit" for p in model.parameters())
+    # plus, per layer, its code books (16 and 256 float32 values) and a few constants
+    assert quantized * overhead_bits / 8 <= scales <= quantized * overhead_bits / 8 + n_layers * 1200
     tokens = {"input_ids": torch.tensor([[101, 2307, 2143, 102]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
     with torch.no_grad():
         assert model(**tokens).logits.shape == (1, 2)
@@ -104,7 +110,7 @@ def test_quantization_backend_reports_the_version_or_the_install_command(monkeyp
 
     assert memory.quantization_backend().count(".") >= 1  # bitsandbytes is in the quant extra CI installs
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # what Python does for a package that is not installed
-    with pytest.raises(CourseError, match=r"pip install 'bitsandbytes>=0\.45'"):
+    with pytest.raises(CourseError, match=r"pip install 'bitsandbytes>=0\.46\.1'"):
         memory.quantization_backend()
 
 
@@ -150,3 +156,23 @@ def test_a_childs_peak_memory_is_its_own_not_its_parents():
     peak = int(subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout)
     del ballast
     assert 1_000_000 < peak < 400_000_000
+
+
+def test_training_peak_in_a_fresh_process_counts_gradients_and_optimizer_state(tmp_path):
+    """Full fine-tuning holds gradients and Adam state for every weight; LoRA only for its adapters."""
+    pytest.importorskip("peft")
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=8000, hidden_size=512, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=8
+    )
+    model = LlamaForCausalLM(config)
+    n_parameters = sum(p.numel() for p in model.parameters())
+    model.save_pretrained(tmp_path)
+    lora = {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"], "task_type": "CAUSAL_LM"}
+    full = memory.train_in_fresh_process(str(tmp_path), "full fine-tuning", batch_size=2, seq_len=32, steps=1)
+    adapters = memory.train_in_fresh_process(str(tmp_path), "LoRA", lora=lora, batch_size=2, seq_len=32, steps=1)
+    for report in (full, adapters):
+        assert report["rss_before_load_bytes"] < report["rss_after_load_bytes"] <= report["peak_rss_bytes"]
+    # gradients (4 B) + two Adam moments (8 B) per weight, at least, on top of what LoRA needs
+    assert full["peak_rss_bytes"] - adapters["peak_rss_bytes"] > 0.75 * 12 * n_parameters
