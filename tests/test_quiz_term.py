@@ -140,7 +140,6 @@ def test_lint_names_the_file_where_the_right_choice_is_the_longest(tmp_path, cap
     assert f"{bank / 'lesson1.yml'}: the right choice is the longest in 5 of 5" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(strict=False, reason="bank text being rebalanced by lesson authors")
 def test_the_public_bank_passes_the_longest_choice_lint():
     assert lint(load_bank(BANK), BANK) == []
 
