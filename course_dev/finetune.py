@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import sys
 import time
 import warnings
@@ -204,9 +203,10 @@ def parameter_checksum(model) -> str:
 
 
 def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    """Peak resident memory of this process so far, read the one way the course reads it (VmHWM on Linux)."""
+    from course_utils.memory import peak_rss_bytes
+
+    return peak_rss_bytes() / 2**20
 
 
 def tokenized_splits(rt, tokenizer, options):

@@ -11,7 +11,6 @@ Layers that stay unquantized (embeddings, norms, the LM head or a classifier hea
 
 from __future__ import annotations
 
-import gc
 import os
 import time
 
@@ -102,22 +101,6 @@ def process_rss_bytes() -> int:
     return psutil.Process(os.getpid()).memory_info().rss
 
 
-def measure_load(fn, *args, **kwargs):
-    """Call fn(*args, **kwargs) -> (result, seconds, rss_delta_bytes).
-
-    The RSS delta is how much this process grew: it includes everything loading allocated and kept (weights,
-    but also library code imported for the first time), and memory the allocator does not hand back.
-    Measure the same way each time (and import libraries first) to compare loaders fairly.
-    """
-    gc.collect()
-    before = process_rss_bytes()
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    seconds = time.perf_counter() - start
-    gc.collect()
-    return result, seconds, process_rss_bytes() - before
-
-
 def format_bytes(n: float) -> str:
     """Decimal units, as model cards use: 90_900_000 -> '90.9 MB'."""
     sign = "-" if n < 0 else ""
@@ -195,7 +178,7 @@ def train_in_fresh_process(
     `method` is "full fine-tuning", "LoRA" or "QLoRA" (give `quantization_config` and `lora` = LoraConfig keyword
     arguments for the adapter methods). The batches have the lesson's shape (`batch_size` × `seq_len`), so the
     activations, gradients and optimizer state are the lesson's. Returns load_seconds, footprint_bytes and
-    load_peak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), rss_before_load_bytes,
+    loadpeak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), rss_before_load_bytes,
     rss_after_load_bytes and peak_rss_bytes (the process's high-water mark: the model, one batch's activations, the gradients and the
     optimizer state), and on a GPU peak_cuda_bytes.
     """
@@ -238,7 +221,7 @@ def _run_child(request: dict, checkpoint, timeout: float) -> dict:
     return json.loads(lines[-1])
 
 
-def _peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int:
     """This process's resident-memory high-water mark.
 
     On Linux, VmHWM from /proc: getrusage's ru_maxrss is carried over from the parent across fork and exec, so a
@@ -291,7 +274,7 @@ def _probe(request: dict) -> dict:
         "footprint_bytes": model.get_memory_footprint(),
         "rss_before_load_bytes": rss_before,
         "rss_after_load_bytes": rss_after_load,
-        "peak_rss_bytes": _peak_rss_bytes(),
+        "peak_rss_bytes": peak_rss_bytes(),
     }
     if torch.cuda.is_available():
         report["peak_cuda_bytes"] = torch.cuda.max_memory_allocated()
@@ -322,7 +305,7 @@ def _train_probe(request: dict) -> dict:
     loaded = {
         "load_seconds": time.perf_counter() - start,
         "footprint_bytes": model.get_memory_footprint(),
-        "load_peak_rss_bytes": _peak_rss_bytes(),  # the high-water mark of loading alone
+        "loadpeak_rss_bytes": peak_rss_bytes(),  # the high-water mark of loading alone
     }
     if request["method"] in ("LoRA", "QLoRA"):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
@@ -348,7 +331,7 @@ def _train_probe(request: dict) -> dict:
         **loaded,
         "rss_before_load_bytes": rss_before,
         "rss_after_load_bytes": rss_after_load,
-        "peak_rss_bytes": _peak_rss_bytes(),
+        "peak_rss_bytes": peak_rss_bytes(),
     }
     if torch.cuda.is_available():
         report["peak_cuda_bytes"] = torch.cuda.max_memory_allocated()

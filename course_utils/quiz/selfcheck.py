@@ -7,9 +7,9 @@ data nor the rendered widget states which choice is right until a student checks
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass
 
+from ..runtime import env_flag
 from .answers import CHOICES, read_choice
 from .data_files import find_question, is_right_choice, load_lesson_data
 
@@ -86,7 +86,7 @@ def widget_front_end_possible() -> bool:
     widget is displayed together with a full text/plain version (see QuizWidget._repr_mimebundle_):
     Lab, Notebook and Colab render the widget, nbconvert and consoles keep the readable text.
     """
-    if os.environ.get(TEXT_MODE_VARIABLE, "").strip().lower() in {"1", "true", "yes"}:
+    if env_flag(TEXT_MODE_VARIABLE):
         return False
     try:
         import ipywidgets  # noqa: F401
