@@ -35,7 +35,7 @@ MODEL_SETS = (PACKAGED, HUB_SMALL, HUB_FULL)
 # and the first release whose wheel quantizes to 4 bits on a CPU. datasets 5.0.1: accepts both huggingface-hub lines
 # (0.x for transformers 4.x, 1.x for 5.x; 5.2 needs 1.31). accelerate 1.3: transformers 4.57's Trainer calls
 # `unwrap_model(keep_torch_compile=)`, new in 1.3. peft 0.18: the lessons' LoRA calls on both transformers lines.
-# docs/notes/infra.md says how each was verified.
+# The Colab stand-in (tests/test_colab.py) runs every lesson at these floors.
 MINIMUM_VERSIONS = {
     "transformers": "4.57",
     "datasets": "5.0.1",

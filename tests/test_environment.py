@@ -58,4 +58,4 @@ def test_floors_agree_in_pyproject_environment_yml_and_setup():
     for name, floor in MINIMUM_VERSIONS.items():
         assert f"{name}>={floor}" in pyproject_requirements(), name
         assert f"{name}>={floor}" in conda_pip_requirements(), name
-    assert MINIMUM_VERSIONS["transformers"] == "4.57"  # the last 4.x line (docs/notes/infra.md says why)
+    assert MINIMUM_VERSIONS["transformers"] == "4.57"  # the last 4.x line (README: Supported versions)
