@@ -178,7 +178,7 @@ def train_in_fresh_process(
     `method` is "full fine-tuning", "LoRA" or "QLoRA" (give `quantization_config` and `lora` = LoraConfig keyword
     arguments for the adapter methods). The batches have the lesson's shape (`batch_size` × `seq_len`), so the
     activations, gradients and optimizer state are the lesson's. Returns load_seconds, footprint_bytes and
-    loadpeak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), rss_before_load_bytes,
+    load_peak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), rss_before_load_bytes,
     rss_after_load_bytes and peak_rss_bytes (the process's high-water mark: the model, one batch's activations, the gradients and the
     optimizer state), and on a GPU peak_cuda_bytes.
     """
@@ -305,7 +305,7 @@ def _train_probe(request: dict) -> dict:
     loaded = {
         "load_seconds": time.perf_counter() - start,
         "footprint_bytes": model.get_memory_footprint(),
-        "loadpeak_rss_bytes": peak_rss_bytes(),  # the high-water mark of loading alone
+        "load_peak_rss_bytes": peak_rss_bytes(),  # the high-water mark of loading alone
     }
     if request["method"] in ("LoRA", "QLoRA"):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
