@@ -6,28 +6,9 @@ import pytest
 from transformers import AutoModel, AutoTokenizer
 
 import course_utils
-from course_utils import assets, checkpoints, runtime
+from course_utils import assets, checkpoints
 from course_utils.errors import MissingAssetError
-from course_utils.runtime import PROFILES, Runtime
-
-
-def make_runtime(profile: str, online: bool, models: str | None = None) -> Runtime:
-    """A Runtime as setup() would make it on this profile with the Hub reachable (`online`) or not."""
-    models = models or runtime.choose_models(profile, online, environ={})[0]
-    return Runtime(
-        profile=profile,
-        profile_reason="test",
-        models=models,
-        models_reason="test",
-        hub_online=online,
-        hub_reason="test",
-        has_cuda=False,
-        in_colab=False,
-        in_ci=True,
-        threads=1,
-        seed=0,
-        settings=PROFILES[profile],
-    )
+from tests.runtimes import make_runtime
 
 
 def test_offline_classifier_is_the_real_packaged_minilm():

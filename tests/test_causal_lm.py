@@ -12,26 +12,9 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import course_utils
-from course_utils import causal_lm, checkpoints, gguf_conversion, instructions, runtime
+from course_utils import causal_lm, checkpoints, gguf_conversion, instructions
 from course_utils.errors import MissingAssetError
-from course_utils.runtime import PROFILES, Runtime
-
-
-def make_runtime(profile: str, online: bool) -> Runtime:
-    return Runtime(
-        profile=profile,
-        profile_reason="test",
-        models=runtime.choose_models(profile, online, environ={})[0],
-        models_reason="test",
-        hub_online=online,
-        hub_reason="test",
-        has_cuda=False,
-        in_colab=False,
-        in_ci=True,
-        threads=1,
-        seed=0,
-        settings=PROFILES[profile],
-    )
+from tests.runtimes import make_runtime
 
 
 @pytest.fixture(scope="session")
