@@ -26,11 +26,21 @@ from pathlib import Path
 
 from course_utils.runtime import PROFILES  # light: torch loads later, after setup() chose OpenMP waits
 
-# Speed settings the course recommends (measured with `python -m course_dev.bench`); `--seed-style` drops them.
-# The biggest one is not here: course_utils.setup() makes OpenMP's threads wait passively (runtime.py), which
-# `--seed-style` undoes by loading torch first, as the seed's notebooks do.
+# The speed settings of lesson 2's speed section (measured with `python -m course_dev.bench`); `--seed-style` drops
+# them. One more is not here: course_utils.setup() makes OpenMP's threads spin only briefly before they sleep
+# (runtime.py), which `--seed-style` undoes by loading torch first, as the seed's notebooks do.
 FAST_DEFAULTS = {"sampling": "group_by_length", "optim": "adamw_torch_fused"}
 QUICK = {"train_examples": 64, "eval_examples": 32, "max_length": 32, "max_steps": 4, "batch_size": 8}
+EVERY_REVIEW = 10**9  # more than any split has: take() then keeps them all
+# `--full-data`: every training review, the whole held-out split, a batch and schedule tuned on the validation split
+# for held-out F1 within 3 minutes of training on 2 CPU cores (README, "Performance"; make finetune-full).
+FULL_DATA = {
+    "train_examples": EVERY_REVIEW,
+    "eval_examples": EVERY_REVIEW,
+    "batch_size": 32,
+    "learning_rate": 1e-4,
+    "epochs": 2,
+}
 
 
 def positive_int(text: str, minimum: int = 1) -> int:
@@ -57,6 +67,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    """A dropout probability: at least 0, below 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 0 and below 1")
+    return value
+
+
 def thread_choice(text: str) -> str:
     """'course', 'default' or a positive whole number (kept as text; apply_threads() reads it)."""
     if text in ("course", "default"):
@@ -74,6 +95,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m course_dev.finetune", description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", choices=list(PROFILES), help="sizes to use (default: what setup() picks)")
     p.add_argument("--quick", action="store_true", help="a few steps on a few examples (for tests): seconds")
+    p.add_argument(
+        "--full-data",
+        action="store_true",
+        help="every training review and the whole held-out split, with the full-data recipe "
+        f"(batch {FULL_DATA['batch_size']}, learning rate {FULL_DATA['learning_rate']:g}, "
+        f"{FULL_DATA['epochs']} epochs) unless given",
+    )
     p.add_argument("--train-examples", type=positive_int, help="training examples (default: the profile's)")
     p.add_argument(
         "--eval-examples", type=positive_int, help="held-out examples for the final F1 (default: the profile's)"
@@ -116,6 +144,17 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train everything but the word-embedding table (a look-up, not a matmul: no gradient, no optimizer state)",
     )
+    p.add_argument(
+        "--dropout",
+        type=probability,
+        metavar="P",
+        help="hidden_dropout_prob and attention_probs_dropout_prob for from_pretrained (default: the checkpoint's)",
+    )
+    p.add_argument(
+        "--torch-compile",
+        action="store_true",
+        help="TrainingArguments(torch_compile=True): compile the model's steps first (the compile time is counted)",
+    )
     p.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CPUs with AVX512-BF16/AMX, GPUs)")
     p.add_argument(
         "--seed-style",
@@ -149,9 +188,15 @@ def resolve_options(options: argparse.Namespace, settings) -> argparse.Namespace
     }
     for name, value in from_profile.items():
         if getattr(options, name) is None:
-            setattr(options, name, QUICK.get(name, value) if options.quick else value)
+            if options.quick:
+                value = QUICK.get(name, value)
+            elif options.full_data:
+                value = FULL_DATA.get(name, value)
+            setattr(options, name, value)
     if options.quick and options.max_steps < 0:
         options.max_steps = QUICK["max_steps"]
+    if options.full_data and options.dropout is None:
+        options.dropout = FULL_DATA.get("dropout")
     options.logging_steps = 1 if options.quick else max(1, settings.logging_steps)
     if options.seed_style:
         options.padding, options.threads = "max_length", "default"
@@ -252,6 +297,7 @@ def training_arguments(rt, options):
         logging_steps=options.logging_steps,
         seed=options.seed,
         bf16=options.bf16,
+        torch_compile=options.torch_compile,
         fp16=rt.has_cuda and not options.bf16,
         use_cpu=not rt.has_cuda,
         dataloader_num_workers=options.dataloader_workers,
@@ -274,12 +320,18 @@ def train_once(rt, options) -> dict:
     )
 
     import course_utils
+    from course_utils.runtime import openmp_waits
 
     checkpoint = course_utils.classifier_checkpoint(rt)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     train, held_out = tokenized_splits(rt, tokenizer, options)
     set_seed(options.seed)
-    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
+    dropout = (
+        {}
+        if options.dropout is None
+        else {"hidden_dropout_prob": options.dropout, "attention_probs_dropout_prob": options.dropout}
+    )
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2, **dropout)
     if options.freeze_embeddings:
         model.get_input_embeddings().requires_grad_(False)
     initial_checksum = parameter_checksum(model)
@@ -318,7 +370,7 @@ def train_once(rt, options) -> dict:
         "checkpoint": checkpoint,
         "profile": rt.profile,
         "threads": torch.get_num_threads(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        "openmp_waits": openmp_waits(),
         "torch": torch.__version__,
         "options": {key: value for key, value in vars(options).items() if key != "report_json"},
         "train_seconds": train_seconds,

@@ -271,18 +271,33 @@ def physical_cores() -> int:
         return os.cpu_count() or 1
 
 
-def passive_openmp_waits() -> bool:
-    """Make torch's OpenMP threads sleep, not spin, while they wait for each other (before torch loads only).
+# How long torch's OpenMP threads spin at a barrier before they sleep, for GNU OpenMP (pip's torch on Linux). Spinning
+# is fast on an idle machine and ruinous when another program holds one of the cores (every parallel region then
+# waits a scheduler time slice); sleeping at once is safe but pays a wake-up at every one of the thousands of small
+# operators of a training step. A short spin keeps most of both; `python -m course_dev.bench` measures the three.
+OPENMP_SPIN_COUNT = "2000"
 
-    Spinning threads are fast on an idle machine, but when another program uses one of the cores every parallel
-    operation waits a scheduler time slice for the thread that lost its core, and a small model trains many times
-    slower on two threads than on one. Passive waits cost nothing measurable on an idle machine.
-    Returns whether the setting applies (False once torch is imported: OpenMP has read its environment).
+
+def short_openmp_waits() -> str:
+    """Make torch's OpenMP threads spin briefly, then sleep, while they wait for each other (before torch loads only).
+
+    GNU OpenMP reads `GOMP_SPINCOUNT`; LLVM and Intel OpenMP (conda's and macOS builds) read `KMP_BLOCKTIME`, set to 0
+    (sleep at once) because their spin is counted in milliseconds. A wait policy already in the environment
+    (`OMP_WAIT_POLICY`, `GOMP_SPINCOUNT`, `KMP_BLOCKTIME`) is kept. Returns the setting in force (`openmp_waits`).
     """
-    if "torch" in sys.modules:
-        return os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    return os.environ["OMP_WAIT_POLICY"].upper() == "PASSIVE"
+    if "torch" not in sys.modules and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN_COUNT)
+        os.environ.setdefault("KMP_BLOCKTIME", "0")
+    return openmp_waits()
+
+
+def openmp_waits() -> str:
+    """The OpenMP wait setting this process was given: 'passive', 'active', 'spin <count>' or 'default'."""
+    if os.environ.get("OMP_WAIT_POLICY"):
+        return os.environ["OMP_WAIT_POLICY"].lower()
+    if os.environ.get("GOMP_SPINCOUNT"):
+        return f"spin {os.environ['GOMP_SPINCOUNT']}"
+    return "default"
 
 
 def set_threads() -> int:
@@ -392,7 +407,7 @@ def setup(seed: int = 42, verbose: bool = True) -> Runtime:
     online, hub_reason = hub_reachable()
     if not online:
         go_offline()
-    passive_openmp_waits()  # before has_cuda() imports torch
+    short_openmp_waits()  # before has_cuda() imports torch
     cuda = has_cuda()
     profile, profile_reason = choose_profile(cuda)
     models, models_reason = choose_models(profile, online)

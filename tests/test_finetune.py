@@ -13,14 +13,21 @@ from pathlib import Path
 import pytest
 
 from course_dev import finetune
-from course_utils.runtime import PROFILES, physical_cores
+from course_utils.runtime import OPENMP_SPIN_COUNT, PROFILES, physical_cores
 
 QUICK = finetune.QUICK
 
 
 def run(command: list[str], tmp_path: Path, timeout: int = 600, **extra_env) -> subprocess.CompletedProcess:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    for variable in ("PYTEST_CURRENT_TEST", "OMP_WAIT_POLICY", "COURSE_PROFILE", "COURSE_THREADS"):
+    for variable in (
+        "PYTEST_CURRENT_TEST",
+        "OMP_WAIT_POLICY",
+        "GOMP_SPINCOUNT",
+        "KMP_BLOCKTIME",
+        "COURSE_PROFILE",
+        "COURSE_THREADS",
+    ):
         env.pop(variable, None)
     # course_dev is developer tooling, importable from the checkout only (it is not installed).
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
@@ -63,7 +70,7 @@ def test_quick_run_writes_a_sane_report(tmp_path):
     assert 0 <= report["eval_f1"] <= 1 and 0 <= report["eval_accuracy"] <= 1
     assert report["peak_memory_mb"] > 100
     assert report["initial_checksum"] != report["final_checksum"]  # the weights changed: it trained
-    assert report["threads"] >= 1 and report["omp_wait_policy"] == "PASSIVE"
+    assert report["threads"] >= 1 and report["openmp_waits"] == f"spin {OPENMP_SPIN_COUNT}"
     assert report["options"]["padding"] == "dynamic" and report["options"]["sampling"] == "group_by_length"
     assert "examples/s" in done.stdout and "held-out F1" in done.stdout
 
@@ -114,6 +121,24 @@ def test_seed_style_means_fixed_padding_default_threads_and_no_grouping():
     assert (course.train_examples, course.max_length) == (PROFILES["cpu"].train_examples, PROFILES["cpu"].max_length)
 
 
+def resolved(arguments: list[str]):
+    return finetune.resolve_options(finetune.parser().parse_args(arguments), PROFILES["cpu"])
+
+
+def test_full_data_takes_every_review_and_its_recipe_unless_told_otherwise():
+    full = resolved(["--full-data"])
+    assert full.train_examples == full.eval_examples == finetune.EVERY_REVIEW
+    recipe = {name: getattr(full, name) for name in ("batch_size", "learning_rate", "epochs")}
+    assert recipe == {name: finetune.FULL_DATA[name] for name in recipe}
+    assert full.dropout == finetune.FULL_DATA.get("dropout")
+    assert full.max_length == PROFILES["cpu"].max_length  # what the recipe leaves out comes from the profile
+    told = resolved(["--full-data", "--epochs", "1", "--dropout", "0.1", "--train-examples", "500"])
+    assert (told.epochs, told.dropout, told.train_examples) == (1, 0.1, 500)
+    quick = resolved(["--full-data", "--quick"])  # the tests' seconds-scale run wins over the full sizes
+    assert (quick.train_examples, quick.batch_size) == (finetune.QUICK["train_examples"], finetune.QUICK["batch_size"])
+    assert resolved([]).dropout is None  # the lesson fine-tune keeps the checkpoint's dropout
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -122,6 +147,7 @@ def test_seed_style_means_fixed_padding_default_threads_and_no_grouping():
         (["--batch-size", "0"], "--batch-size: '0' must be at least 1"),
         (["--learning-rate", "fast"], "--learning-rate: 'fast' is not a number"),
         (["--dataloader-workers", "-1"], "--dataloader-workers: '-1' must be at least 0"),
+        (["--dropout", "1"], "--dropout: '1' must be at least 0 and below 1"),
     ],
 )
 def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, capsys):

@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -232,3 +235,35 @@ def test_a_lesson_after_setup_prints_neither_message_until_it_asks(tmp_path):
     assert "gemm_4bit_forward" not in before + after and "LOAD REPORT" not in before
     if int(transformers.__version__.split(".")[0]) >= 5:
         assert "LOAD REPORT" in outputs["control"][0] and "LOAD REPORT" in after  # shown again when asked for
+
+
+def _waits_in_fresh_process(env_changes: dict, import_torch_first: bool = False) -> list[str]:
+    """What short_openmp_waits() leaves in a new interpreter: its answer and the three variables OpenMP reads."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    env.update(env_changes)
+    code = (
+        ("import torch\n" if import_torch_first else "")
+        + "import os\nfrom course_utils.runtime import short_openmp_waits\n"
+        + "answer = short_openmp_waits()\n"
+        + "names = ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME')\n"
+        + "print('|'.join([answer, *(os.environ.get(name, '-') for name in names)]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1].split("|")
+
+
+def test_openmp_threads_spin_briefly_then_sleep_before_torch_loads():
+    answer, policy, spin, blocktime = _waits_in_fresh_process({})
+    assert answer == f"spin {runtime.OPENMP_SPIN_COUNT}" and policy == "-"
+    assert (spin, blocktime) == (runtime.OPENMP_SPIN_COUNT, "0")
+
+
+def test_a_wait_policy_already_chosen_is_kept():
+    assert _waits_in_fresh_process({"OMP_WAIT_POLICY": "PASSIVE"}) == ["passive", "PASSIVE", "-", "-"]
+    answer, _, spin, _ = _waits_in_fresh_process({"GOMP_SPINCOUNT": "50"})
+    assert (answer, spin) == ("spin 50", "50")
+
+
+def test_after_torch_loaded_nothing_is_set_because_openmp_has_read_its_environment():
+    assert _waits_in_fresh_process({}, import_torch_first=True) == ["default", "-", "-", "-"]
