@@ -41,7 +41,7 @@ course: setup  ## execute every lesson headless on the default profile into buil
 bench: setup  ## measure the course on this machine: table + build/bench/bench.json (BENCH_ARGS="--skip-test-command" ...)
 	$(BIN)/python -m course_dev.bench $(BENCH_ARGS)
 
-finetune-full: setup  ## fine-tune on every training review, F1 on the offline test split (about 4 minutes on 2 cores)
+finetune-full: setup  ## fine-tune on every training review, F1 on the offline test split (about 3 minutes on 2 cores)
 	PYTHONPATH=$(CURDIR) $(BIN)/python -m course_dev.finetune --profile cpu --full-data --eval-split test $(FINETUNE_ARGS)
 
 quizzes: setup  ## regenerate the quiz data and notebooks from quizzes/bank

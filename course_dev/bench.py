@@ -84,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
         "--skip-variants", action="store_true", help="no dropout-off / frozen-table / bf16 runs (reported apart)"
     )
     p.add_argument(
-        "--skip-full-data", action="store_true", help="no fine-tune on the full training split (about 4 minutes)"
+        "--skip-full-data", action="store_true", help="no fine-tune on the full training split (about 3 minutes)"
     )
     p.add_argument("--skip-lessons", action="store_true", help="no lesson wall times")
     p.add_argument("--skip-test-command", action="store_true", help=f"do not time `{' '.join(TEST_COMMAND)}`")
@@ -277,10 +277,18 @@ def _load_module(name: str, path: Path):
     return module
 
 
+def course_runner():
+    """tools/run_course.py as a module. Its own imports (check_notebooks) are its neighbours in tools/, which is on
+    sys.path when it runs as a script; here it is put there for it."""
+    tools = str(project_root() / "tools")
+    if tools not in sys.path:
+        sys.path.append(tools)
+    return _load_module("run_course", Path(tools) / "run_course.py")
+
+
 def lesson_times(profile: str, folder: Path, timeout: int) -> list[dict]:
     """Execute every lesson headless on `profile` with tools/run_course.py; wall time and headline of each."""
-    root = project_root()
-    runner = _load_module("run_course", root / "tools" / "run_course.py")
+    runner = course_runner()
     build = folder / f"lessons-{profile}"
     for sub in ("executed", "html"):
         (build / sub).mkdir(parents=True, exist_ok=True)
@@ -482,7 +490,7 @@ def table(result: dict) -> str:
             else:
                 lines.append(f"| {label} | {fmt.format(course[key])} | {fmt.format(seed[key])} | |")
     lines += variant_lines((finetune or {}).get("variants") or {})
-    lines += full_data_lines(result.get("full_data"))
+    lines += full_data_lines(result.get("full_data"), m)
     lessons = result.get("lessons") or {}
     if lessons:
         profiles = list(lessons)
@@ -550,7 +558,7 @@ def variant_lines(variants: dict) -> list[str]:
     return lines
 
 
-def full_data_lines(run: dict | None) -> list[str]:
+def full_data_lines(run: dict | None, machine: dict) -> list[str]:
     if not run:
         return []
     split = run["options"]["eval_split"]
@@ -560,12 +568,13 @@ def full_data_lines(run: dict | None) -> list[str]:
         f"train split, batch {run['options']['batch_size']}, learning rate {run['options']['learning_rate']:g}; "
         f"F1 on the {run['eval_examples']} reviews of the offline {split} split, not the Hub's)",
         "",
-        "| | this run (MiniLM-L6, 2 CPU cores) | the book |",
+        "| | this run | the book |",
         "| --- | ---: | ---: |",
         f"| held-out F1 | {run['eval_f1']:.3f} | {run['book']['f1']:.3f} |",
         f"| training time | {run['train_seconds']:.1f} s | |",
         f"| real tokens/s, MFU | {run['tokens_per_second']:.0f}, {run['mfu']:.2f} | |",
-        f"| setup | {checkpoint_label(run['checkpoint'])}, offline splits of the same reviews | {run['book']['setup']} |",
+        f"| setup | {checkpoint_label(run['checkpoint'])}, offline splits of the same reviews, "
+        f"{machine['physical_cores']} CPU cores ({machine['cpu']}) | {run['book']['setup']} |",
         "",
         f"The book's figure: {run['book']['source']}.",
     ]

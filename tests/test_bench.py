@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -194,6 +195,15 @@ def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, 
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
+
+
+def test_the_course_runner_loads_outside_pytests_path(tmp_path):
+    """pytest puts tools/ on sys.path; `python -m course_dev.bench` does not, and its lesson part once died there."""
+    checkout = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    code = "from course_dev import bench; print(callable(bench.course_runner().lesson_notebooks))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
 
 
 def test_matmul_measurement_is_positive_and_restores_the_thread_count():

@@ -22,6 +22,11 @@ def test_a_lesson_run_prints_nothing_but_its_result(tmp_path):
         cells = [
             nbformat.v4.new_code_cell("print(6 * 7)"),
             nbformat.v4.new_code_cell('import course_utils.quiz; course_utils.quiz.self_check("lesson1", "q1")'),
+            # a lesson printing into an Output widget (lesson 2's explorer): nbclient once failed on it
+            nbformat.v4.new_code_cell(
+                "import ipywidgets; out = ipywidgets.Output(); display(out); out.__enter__(); "
+                "print('in the widget'); out.__exit__(None, None, None)"
+            ),
         ]
         nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "01_x.ipynb")
         seconds, error = run_course.execute(folder / "01_x.ipynb", folder / "build", timeout=60)
@@ -33,6 +38,7 @@ def test_a_lesson_run_prints_nothing_but_its_result(tmp_path):
     assert "TCP" not in done.stderr and "Parent appears to have exited" not in done.stderr, done.stderr
     executed = (tmp_path / "build" / "executed" / "01_x.ipynb").read_text()
     assert "42" in executed
+    assert '"widgets"' not in executed  # no widget state written: the copies show text, not empty widget views
 
 
 def test_the_html_copy_shows_every_self_check_question(tmp_path):

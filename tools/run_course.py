@@ -41,21 +41,18 @@ def execute(notebook: Path, build: Path, timeout: int) -> tuple[float, str | Non
     error = None
     kernel = local_kernel_manager()
     try:
-        # Without stored widget state, the HTML copy renders each self-check's text (every question and its
-        # choices) instead of a widget view that needs JavaScript from the web to show anything.
-        NotebookClient(
-            nb,
-            timeout=timeout,
-            km=kernel,
-            store_widget_state=False,
-            resources={"metadata": {"path": str(notebook.parent)}},
-        ).execute()
+        # nbclient must keep widget state while it runs: a lesson printing into an Output widget fails without it
+        # (nbclient 0.11: KeyError in its output hook). The state is dropped below, before anything is written.
+        NotebookClient(nb, timeout=timeout, km=kernel, resources={"metadata": {"path": str(notebook.parent)}}).execute()
     except CellExecutionError as failure:
         error = str(failure).strip().splitlines()[-1][:200]
     finally:
         if kernel.has_kernel:
             kernel.shutdown_kernel(now=True)  # else the orphaned kernel prints "Parent appears to have exited"
     seconds = time.monotonic() - started
+    # Without stored widget state, the HTML copy renders each self-check's text (every question and its choices)
+    # instead of a widget view that needs JavaScript from the web to show anything.
+    nb.metadata.pop("widgets", None)
     nbformat.write(nb, build / "executed" / notebook.name)
     html, _ = HTMLExporter().from_notebook_node(nb)
     (build / "html" / notebook.with_suffix(".html").name).write_text(html, encoding="utf-8")
