@@ -389,7 +389,7 @@ def quiz_throughput(quick: bool) -> dict:
         bank = project_root() / "quizzes" / "bank"
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", module=r"nbgrader\..*")
-            if course_quiz(["init", str(workspace), "--seed", secrets.token_urlsafe(16), "--bank", str(bank)]):
+            if course_quiz(["init", str(workspace), f"--seed={secrets.token_urlsafe(16)}", "--bank", str(bank)]):
                 raise RuntimeError("course-quiz init failed: see the message above")
             term_key = json.loads((workspace / "key.json").read_text())["quizzes"]["quiz1"]
             release = json.loads((workspace / "release" / "quiz1" / "quiz1.ipynb").read_text())

@@ -64,7 +64,7 @@ class Term:
     def __init__(self, root: Path):
         self.seed = secrets.token_urlsafe(16)
         self.workspace = root / "quiz-term"
-        assert main(["init", str(self.workspace), "--seed", self.seed, "--bank", str(BANK)]) == 0
+        assert main(["init", str(self.workspace), f"--seed={self.seed}", "--bank", str(BANK)]) == 0
         quizzes = json.loads((self.workspace / "key.json").read_text())["quizzes"]
         self.key = {q: entry["answer"] for q, entry in quizzes[QUIZ].items() if not q.startswith("_")}
         self.questions = list(self.key)

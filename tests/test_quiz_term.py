@@ -27,7 +27,7 @@ SEED = secrets.token_urlsafe(24)  # a fresh secret each run: no file can hold it
 @pytest.fixture(scope="module")
 def term(tmp_path_factory) -> Path:
     workspace = tmp_path_factory.mktemp("terms") / "quiz-term-2026"
-    assert main(["init", str(workspace), "--seed", SEED, "--bank", str(BANK)]) == 0
+    assert main(["init", str(workspace), f"--seed={SEED}", "--bank", str(BANK)]) == 0
     return workspace
 
 

@@ -45,7 +45,11 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument(
         "workspace", type=Path, help="e.g. ~/quiz-term-2026 (created; rebuilt with its seed if it exists)"
     )
-    init.add_argument("--seed", help="the term's secret (default: a random one, kept in <workspace>/term.json)")
+    init.add_argument(
+        "--seed",
+        help="the term's secret (default: a random one, kept in <workspace>/term.json); write --seed=VALUE when the "
+        "value begins with '-', as a random token may",
+    )
     init.add_argument("--term", help="term id written into the notebooks (default: the folder name)")
     init.add_argument("--bank", type=Path, help="public bank folder (default: <checkout>/quizzes/bank)")
     init.set_defaults(run=run_init)
