@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from course_utils.paths import project_root
-from course_utils.runtime import PROFILES
+from course_utils.runtime import OPENMP_WAIT_VARIABLES, PROFILES
 
 from .finetune import positive_int
 
@@ -55,7 +55,6 @@ VARIANTS = {
     "bf16 mixed precision": (["--bf16"], "bf16"),
 }
 BF16_INSTRUCTION_SETS = {"avx512_bf16", "amx_bf16"}  # without them torch emulates bf16 matmuls, slower than fp32
-OPENMP_WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 TEST_COMMAND = ["make", "test"]  # what CI runs (.ci/run), with CI=true and HF_HUB_OFFLINE=1
 QUICK_QUIZ_STUDENTS = 40
 

@@ -172,15 +172,18 @@ def go_offline() -> None:
         constants.HF_HUB_OFFLINE = True
 
 
+def _requested(environ: Mapping[str, str], variable: str, choices, kind: str) -> str:
+    """The choice `variable` asks for, lower-cased ('' when unset); one not in `choices` is an error naming them."""
+    requested = environ.get(variable, "").strip().lower()
+    if requested and requested not in choices:
+        raise CourseError(f"{variable}={requested!r} is not a {kind}. Fix: set it to one of {', '.join(choices)}.")
+    return requested
+
+
 def choose_profile(cuda: bool, environ=None) -> tuple[str, str]:
     """(profile, why): COURSE_PROFILE wins, then CI/pytest, then the hardware. `environ` defaults to os.environ."""
-    environ = os.environ if environ is None else environ
-    requested = environ.get("COURSE_PROFILE", "").strip().lower()
+    requested = _requested(os.environ if environ is None else environ, "COURSE_PROFILE", PROFILES, "profile")
     if requested:
-        if requested not in PROFILES:
-            raise CourseError(
-                f"COURSE_PROFILE={requested!r} is not a profile. Fix: set it to one of {', '.join(PROFILES)}."
-            )
         return requested, f"COURSE_PROFILE={requested}"
     if in_ci(environ):
         return CI, "CI is set"
@@ -196,13 +199,8 @@ def choose_models(profile: str, hub_online: bool, environ: Mapping[str, str] | N
     Hub means the seed's full-size checkpoints on the gpu profile, the small Hub checkpoints on the others.
 
     A Hub model set with the Hub unreachable reads the Hugging Face cache (HF_HOME) and fails on what it lacks."""
-    environ = os.environ if environ is None else environ
-    requested = environ.get("COURSE_MODELS", "").strip().lower()
+    requested = _requested(os.environ if environ is None else environ, "COURSE_MODELS", MODEL_SETS, "model set")
     if requested:
-        if requested not in MODEL_SETS:
-            raise CourseError(
-                f"COURSE_MODELS={requested!r} is not a model set. Fix: set it to one of {', '.join(MODEL_SETS)}."
-            )
         where = "" if hub_online or requested == PACKAGED else ", read from the Hugging Face cache"
         return requested, f"COURSE_MODELS={requested}{where}"
     if not hub_online:
@@ -276,6 +274,8 @@ def physical_cores() -> int:
 # waits a scheduler time slice); sleeping at once is safe but pays a wake-up at every one of the thousands of small
 # operators of a training step. A short spin keeps most of both; `python -m course_dev.bench` measures the three.
 OPENMP_SPIN_COUNT = "2000"
+# Every variable through which an OpenMP runtime is told how to wait (a caller wanting OpenMP's defaults clears them).
+OPENMP_WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 
 
 def short_openmp_waits() -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from course_dev import bench
-from course_utils.runtime import OPENMP_SPIN_COUNT
+from course_utils.runtime import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES
 
 RUN_KEYS = {
     "examples_per_second",
@@ -33,7 +33,7 @@ RUN_KEYS = {
 def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     out = tmp_path / "bench" / "bench.json"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    for variable in ("PYTEST_CURRENT_TEST", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "COURSE_PROFILE"):
+    for variable in ("PYTEST_CURRENT_TEST", *OPENMP_WAIT_VARIABLES, "COURSE_PROFILE"):
         env.pop(variable, None)
     done = subprocess.run(
         [sys.executable, "-m", "course_dev.bench", "--quick", "--out", str(out)],

@@ -13,21 +13,14 @@ from pathlib import Path
 import pytest
 
 from course_dev import finetune
-from course_utils.runtime import OPENMP_SPIN_COUNT, PROFILES, physical_cores
+from course_utils.runtime import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES, PROFILES, physical_cores
 
 QUICK = finetune.QUICK
 
 
 def run(command: list[str], tmp_path: Path, timeout: int = 600, **extra_env) -> subprocess.CompletedProcess:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    for variable in (
-        "PYTEST_CURRENT_TEST",
-        "OMP_WAIT_POLICY",
-        "GOMP_SPINCOUNT",
-        "KMP_BLOCKTIME",
-        "COURSE_PROFILE",
-        "COURSE_THREADS",
-    ):
+    for variable in ("PYTEST_CURRENT_TEST", *OPENMP_WAIT_VARIABLES, "COURSE_PROFILE", "COURSE_THREADS"):
         env.pop(variable, None)
     # course_dev is developer tooling, importable from the checkout only (it is not installed).
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))

@@ -61,3 +61,15 @@ def test_readme_lists_exactly_the_lesson_notebooks():
     listed = re.findall(r"^\| `notebooks/([^`]+\.ipynb)` \|", readme, flags=re.MULTILINE)
     assert listed == [path.name for path in LESSONS]
     assert [path.name[:2] for path in LESSONS] == [f"{i:02d}" for i in range(1, len(LESSONS) + 1)]
+
+
+def test_report_prints_each_problem_then_a_count_and_exits_1_only_when_there_is_one(tmp_path, capsys):
+    clean, faulty = tmp_path / "01_clean.ipynb", tmp_path / "02_faulty.ipynb"
+    problems = {clean: [], faulty: ["cell 3: no self-check", "cell 5: stray output"]}
+    assert check_notebooks.report([clean, faulty], problems.get, "problem(s)") == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{faulty}: cell 3: no self-check",  # outside the checkout: shown as given
+        f"{faulty}: cell 5: stray output",
+        "2 notebook(s) checked, 2 problem(s)",
+    ]
+    assert check_notebooks.report([clean], problems.get, "problem(s)") == 0

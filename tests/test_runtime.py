@@ -239,13 +239,13 @@ def test_a_lesson_after_setup_prints_neither_message_until_it_asks(tmp_path):
 
 def _waits_in_fresh_process(env_changes: dict, import_torch_first: bool = False) -> list[str]:
     """What short_openmp_waits() leaves in a new interpreter: its answer and the three variables OpenMP reads."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    env = {k: v for k, v in os.environ.items() if k not in runtime.OPENMP_WAIT_VARIABLES}
     env.update(env_changes)
     code = (
         ("import torch\n" if import_torch_first else "")
         + "import os\nfrom course_utils.runtime import short_openmp_waits\n"
         + "answer = short_openmp_waits()\n"
-        + "names = ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME')\n"
+        + f"names = {runtime.OPENMP_WAIT_VARIABLES!r}\n"
         + "print('|'.join([answer, *(os.environ.get(name, '-') for name in names)]))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-
-ROOT = Path(__file__).resolve().parents[1]
+from check_notebooks import lesson_notebooks, report  # tools/ is on sys.path: this script's folder
 
 NUMBER = r"(?<![\w.])\d[\d,]*(?:\.\d+)?"
 FIGURE_PATTERNS = {
@@ -80,14 +79,8 @@ def problems_in(notebook: Path) -> list[str]:
 
 
 def main(arguments: list[str]) -> int:
-    notebooks = [Path(argument) for argument in arguments] or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    failures = 0
-    for notebook in notebooks:
-        for problem in problems_in(notebook):
-            failures += 1
-            print(f"{notebook}: {problem}")
-    print(f"{len(notebooks)} notebook(s) checked, {failures} unsourced figure(s) in prose")
-    return 1 if failures else 0
+    notebooks = [Path(argument) for argument in arguments] or lesson_notebooks()
+    return report(notebooks, problems_in, "unsourced figure(s) in prose")
 
 
 if __name__ == "__main__":

@@ -88,14 +88,21 @@ def lesson_notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def main() -> int:
+def report(notebooks: list[Path], find_problems, what: str) -> int:
+    """Print one line per problem `find_problems(notebook)` names, then a count; the exit code (1 if any)."""
     failures = 0
-    for notebook in lesson_notebooks():
-        for problem in problems_in(notebook):
+    for notebook in notebooks:
+        resolved = notebook.resolve()
+        shown = resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else notebook
+        for problem in find_problems(notebook):
             failures += 1
-            print(f"{notebook.relative_to(ROOT)}: {problem}")
-    print(f"{len(lesson_notebooks())} notebooks checked, {failures} problem(s)")
+            print(f"{shown}: {problem}")
+    print(f"{len(notebooks)} notebook(s) checked, {failures} {what}")
     return 1 if failures else 0
+
+
+def main() -> int:
+    return report(lesson_notebooks(), problems_in, "problem(s)")
 
 
 if __name__ == "__main__":
