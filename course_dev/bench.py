@@ -25,6 +25,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -48,9 +49,12 @@ BOOK = {
     "setup": "bert-base on the Hub's rotten_tomatoes (test split, 1,066 reviews), one epoch on a T4 GPU",
 }
 # Runs reported apart from the course's, each against the limit of its own arithmetic: they change what is trained
-# (dropout, a frozen table) or the number format (bf16), so they are not the lesson recipe.
+# (dropout back on, a frozen table) or the number format (bf16), so they are not the lesson recipe.
+# Goal 1 asks for the lesson fine-tune's MFU "with the same held-out quality or better": the F1 of the lesson recipe
+# before issue 14 (1,000 reviews in batches of 16, dropout on), on the same 500 validation reviews.
+F1_BEFORE_ISSUE_14 = {"f1": 0.813, "source": "commit eb7c06b, docs/BENCHMARK.md (Intel and AMD runs alike)"}
 VARIANTS = {
-    "dropout off": (["--dropout", "0"], "fp32"),
+    "dropout on (the checkpoint's 0.1)": (["--dropout", "0.1"], "fp32"),
     "embedding table frozen": (["--freeze-embeddings"], "fp32"),
     "bf16 mixed precision": (["--bf16"], "bf16"),
 }
@@ -208,7 +212,9 @@ def run_finetune(arguments: list[str], report: Path, seed_style: bool) -> dict:
     return result
 
 
-def finetune_part(options, threads: int, limits: dict, folder: Path, instruction_sets: list[str]) -> dict:
+def finetune_part(
+    options, threads: int, limits: dict, limit_now, folder: Path, instruction_sets: list[str]
+) -> dict:
     """The lesson fine-tune the course's way and the seed's way, then the variants reported apart (goal: MFU)."""
     arguments = ["--profile", options.profile] + (["--quick"] if options.quick else [])
     thread_arguments = [] if options.threads is None else ["--threads", str(threads)]
@@ -216,13 +222,15 @@ def finetune_part(options, threads: int, limits: dict, folder: Path, instruction
     for name, seed_style in (("course", False), ("seed_style", True)):
         print(f"fine-tune ({name.replace('_', '-')}) on the '{options.profile}' profile ...", flush=True)
         extra = [] if seed_style else thread_arguments
-        runs[name] = measured_run(arguments + extra, folder / f"finetune-{name}.json", seed_style, limits["fp32"])
+        report = folder / f"finetune-{name}.json"
+        runs[name] = measured_run(arguments + extra, report, seed_style, limits["fp32"], lambda: limit_now("fp32"))
     course, seed = runs["course"], runs["seed_style"]
     runs["speedup"] = {key: course[key] / seed[key] for key in ("examples_per_second", "tokens_per_second", "mfu")}
     runs["targets"] = {
         "mfu_at_least_half": course["mfu"] >= MFU_TARGET,
         "f1_at_least_0_80_within_3_minutes": course["eval_f1"] >= F1_TARGET
         and course["train_seconds"] <= TRAIN_SECONDS_TARGET,
+        "f1_not_below_the_recipe_before_issue_14": course["eval_f1"] >= F1_BEFORE_ISSUE_14["f1"],
     }
     runs["variants"] = {}
     for label, (extra, arithmetic) in [] if options.skip_variants else VARIANTS.items():
@@ -230,26 +238,39 @@ def finetune_part(options, threads: int, limits: dict, folder: Path, instruction
             runs["variants"][label] = {"skipped": "this CPU has no bf16 matrix instructions (AVX512-BF16 or AMX)"}
             continue
         print(f"fine-tune ({label}, reported apart) ...", flush=True)
-        report = folder / f"finetune-{label.replace(' ', '-')}.json"
-        run = measured_run(arguments + thread_arguments + extra, report, False, limits[arithmetic])
+        report = folder / f"finetune-{re.sub('[^a-z0-9]+', '-', label).strip('-')}.json"
+        run = measured_run(
+            arguments + thread_arguments + extra,
+            report,
+            False,
+            limits[arithmetic],
+            lambda arithmetic=arithmetic: limit_now(arithmetic),
+        )
         runs["variants"][label] = dict(run, limit=arithmetic)
     return runs
 
 
-def measured_run(arguments: list[str], report: Path, seed_style: bool, limit_gflops: float) -> dict:
-    """One fine-tune process, with the load average around it and its MFU against `limit_gflops`."""
+def measured_run(arguments: list[str], report: Path, seed_style: bool, limit_before: float, limit_now) -> dict:
+    """One fine-tune process, with the load average around it and its MFU against the matmul limit.
+
+    The limit drifts (375 to 427 GFLOP/s on one Intel machine within an hour), so it is measured again right after
+    the run (`limit_now()`) and the run's MFU is taken against the higher of that and `limit_before`: a run is never
+    flattered by a slow moment of the limit test.
+    """
     load_before = load_average()
     run = run_finetune(arguments, report, seed_style)
     run["load_average_before"], run["load_average_after"] = load_before, load_average()
-    run["mfu"] = run["model_gflops_per_second"] / limit_gflops
+    run["limit_gflops_after"] = limit_now()
+    run["limit_gflops"] = max(limit_before, run["limit_gflops_after"])
+    run["mfu"] = run["model_gflops_per_second"] / run["limit_gflops"]
     return run
 
 
-def full_data_part(options, limits: dict, folder: Path) -> dict:
+def full_data_part(options, limits: dict, limit_now, folder: Path) -> dict:
     """Goal 2: every training review, F1 on the offline test split once, beside the book's GPU figure."""
     arguments = ["--profile", "cpu", "--full-data", "--eval-split", "test"] + (["--quick"] if options.quick else [])
     print("fine-tune on the full training split (cpu profile, test split) ...", flush=True)
-    run = measured_run(arguments, folder / "finetune-full-data.json", False, limits["fp32"])
+    run = measured_run(arguments, folder / "finetune-full-data.json", False, limits["fp32"], lambda: limit_now("fp32"))
     run["targets"] = {
         "f1_at_least_0_86_within_3_minutes": run["eval_f1"] >= FULL_DATA_F1_TARGET
         and run["train_seconds"] <= TRAIN_SECONDS_TARGET
@@ -475,13 +496,17 @@ def table(result: dict) -> str:
                 f"| {label} | {fmt.format(course[key])} | {fmt.format(seed[key])} | {course[key] / seed[key]:.2f}x |"
             )
         for label, key, fmt in (
+            ("fp32 matmul limit for MFU (GFLOP/s; higher of before/after)", "limit_gflops", "{:.0f}"),
             ("training time (s)", "train_seconds", "{:.1f}"),
             ("padding share of token positions", "padding_share", "{:.0%}"),
             ("peak memory (MB)", "peak_memory_mb", "{:.0f}"),
             ("held-out F1", "eval_f1", "{:.3f}"),
             ("threads x OpenMP waits", None, None),
+            ("dropout", "dropout", None),
         ):
-            if key is None:
+            if key == "dropout":
+                lines.append(f"| {label} | {dropout_label(course)} | {dropout_label(seed)} | |")
+            elif key is None:
                 lines.append(
                     f"| {label} | {course['threads']} x {course['openmp_waits']} | "
                     f"{seed['threads']} x {seed['openmp_waits']} | |"
@@ -536,6 +561,11 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def dropout_label(run: dict) -> str:
+    dropout = run["options"].get("dropout")
+    return "the checkpoint's" if dropout is None else f"{dropout:g}"
+
+
 def variant_lines(variants: dict) -> list[str]:
     if not variants:
         return []
@@ -543,7 +573,7 @@ def variant_lines(variants: dict) -> list[str]:
         "",
         "Reported apart (each changes what is trained or the number format; MFU against its own arithmetic's limit):",
         "",
-        "| run | examples/s | real tokens/s | model GFLOP/s | MFU | limit | held-out F1 |",
+        "| run | examples/s | real tokens/s | model GFLOP/s | MFU | limit (GFLOP/s) | held-out F1 |",
         "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for label, run in variants.items():
@@ -552,7 +582,8 @@ def variant_lines(variants: dict) -> list[str]:
             continue
         lines.append(
             f"| {label} | {run['examples_per_second']:.1f} | {run['tokens_per_second']:.0f} | "
-            f"{run['model_gflops_per_second']:.1f} | {run['mfu']:.2f} | {run['limit']} | {run['eval_f1']:.3f} |"
+            f"{run['model_gflops_per_second']:.1f} | {run['mfu']:.2f} | {run['limit']} "
+            f"({run['limit_gflops']:.0f}) | {run['eval_f1']:.3f} |"
         )
     return lines
 
@@ -591,6 +622,14 @@ def goal_lines(result: dict) -> list[str]:
                 f">= {MFU_TARGET}",
                 f"{course['mfu']:.2f}",
                 course["mfu"] >= MFU_TARGET,
+            )
+        )
+        rows.append(
+            (
+                "its held-out F1, against the lesson recipe before issue 14",
+                f">= {F1_BEFORE_ISSUE_14['f1']} ({F1_BEFORE_ISSUE_14['source']})",
+                f"{course['eval_f1']:.3f}",
+                finetune["targets"]["f1_not_below_the_recipe_before_issue_14"],
             )
         )
     full = result.get("full_data")
@@ -678,13 +717,17 @@ def main(argv: list[str] | None = None) -> int:
         "bf16_gflops": matmul_gflops(threads, size, dtype="bfloat16"),
     }
     limits = {"fp32": result["matmul"]["gflops"], "bf16": result["matmul"]["bf16_gflops"]}
+
+    def limit_now(arithmetic: str) -> float:
+        return matmul_gflops(threads, size, dtype={"fp32": "float32", "bf16": "bfloat16"}[arithmetic])
+
     save()
     if not options.skip_finetune:
         instruction_sets = result["machine"]["instruction_sets"]
-        result["finetune"] = finetune_part(options, threads, limits, folder, instruction_sets)
+        result["finetune"] = finetune_part(options, threads, limits, limit_now, folder, instruction_sets)
         save()
     if not options.skip_full_data:
-        result["full_data"] = full_data_part(options, limits, folder)
+        result["full_data"] = full_data_part(options, limits, limit_now, folder)
         save()
     if not options.skip_lessons and lesson_profiles:
         result["lessons"] = {}

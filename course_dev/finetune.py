@@ -33,15 +33,14 @@ FAST_DEFAULTS = {"sampling": "group_by_length", "optim": "adamw_torch_fused"}
 QUICK = {"train_examples": 64, "eval_examples": 32, "max_length": 32, "max_steps": 4, "batch_size": 8}
 EVERY_REVIEW = 10**9  # more than any split has: take() then keeps them all
 # `--full-data` (make finetune-full): every training review, the whole held-out split, and the recipe with the best
-# validation F1 among those that trained within 3 minutes on 2 CPU cores (the runs are in docs/BENCHMARK.md). Dropout
-# off: on a CPU its random masks cost a sixth of the training time, and here they bought no validation F1.
+# validation F1 among those that trained within 3 minutes on 2 CPU cores (the runs are in docs/BENCHMARK.md), all with
+# the `cpu` profile's dropout (off).
 FULL_DATA = {
     "train_examples": EVERY_REVIEW,
     "eval_examples": EVERY_REVIEW,
     "batch_size": 32,
     "learning_rate": 1e-4,
     "epochs": 1.7,
-    "dropout": 0.0,
 }
 
 
@@ -103,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="every training review and the whole held-out split, with the full-data recipe "
         f"(batch {FULL_DATA['batch_size']}, learning rate {FULL_DATA['learning_rate']:g}, "
-        f"{FULL_DATA['epochs']:g} epochs, dropout {FULL_DATA['dropout']:g}) unless given",
+        f"{FULL_DATA['epochs']:g} epochs) unless given",
     )
     p.add_argument("--train-examples", type=positive_int, help="training examples (default: the profile's)")
     p.add_argument(
@@ -151,7 +150,8 @@ def parser() -> argparse.ArgumentParser:
         "--dropout",
         type=probability,
         metavar="P",
-        help="hidden_dropout_prob and attention_probs_dropout_prob for from_pretrained (default: the checkpoint's)",
+        help="hidden_dropout_prob and attention_probs_dropout_prob for from_pretrained (default: the profile's; "
+        "--seed-style: the checkpoint's)",
     )
     p.add_argument(
         "--torch-compile",
@@ -189,6 +189,8 @@ def resolve_options(options: argparse.Namespace, settings) -> argparse.Namespace
         "batch_size": settings.batch_size,
         "learning_rate": settings.learning_rate,
     }
+    if not options.seed_style:  # the seed's notebooks kept the checkpoint's dropout
+        from_profile["dropout"] = settings.dropout
     for name, value in from_profile.items():
         if getattr(options, name) is None:
             if options.quick:
@@ -198,8 +200,6 @@ def resolve_options(options: argparse.Namespace, settings) -> argparse.Namespace
             setattr(options, name, value)
     if options.quick and options.max_steps < 0:
         options.max_steps = QUICK["max_steps"]
-    if options.full_data and options.dropout is None:
-        options.dropout = FULL_DATA.get("dropout")
     options.logging_steps = 1 if options.quick else max(1, settings.logging_steps)
     if options.seed_style:
         options.padding, options.threads = "max_length", "default"
@@ -324,17 +324,15 @@ def train_once(rt, options) -> dict:
 
     import course_utils
     from course_utils.runtime import openmp_waits
+    from course_utils.training import dropout_config
 
     checkpoint = course_utils.classifier_checkpoint(rt)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     train, held_out = tokenized_splits(rt, tokenizer, options)
     set_seed(options.seed)
-    dropout = (
-        {}
-        if options.dropout is None
-        else {"hidden_dropout_prob": options.dropout, "attention_probs_dropout_prob": options.dropout}
+    model = AutoModelForSequenceClassification.from_pretrained(
+        checkpoint, num_labels=2, **dropout_config(options.dropout)
     )
-    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2, **dropout)
     if options.freeze_embeddings:
         model.get_input_embeddings().requires_grad_(False)
     initial_checksum = parameter_checksum(model)

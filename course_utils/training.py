@@ -45,3 +45,16 @@ def steps_per_epoch(n_examples: int, per_device_batch_size: int, accumulation: i
 def interval_for(total_steps: int, points: int = 6) -> int:
     """Logging/evaluation interval (in steps) that gives about `points` points over `total_steps` (at least 1)."""
     return max(1, total_steps // max(1, points))
+
+
+def dropout_config(probability: float | None) -> dict:
+    """`from_pretrained` keyword arguments that set a BERT-style model's dropout; `None` keeps the checkpoint's.
+
+    Both rates go to the model's config: `hidden_dropout_prob` (after the embeddings, attention outputs and
+    feed-forward blocks) and `attention_probs_dropout_prob` (on the attention weights).
+    """
+    if probability is None:
+        return {}
+    if not 0 <= probability < 1:
+        raise ValueError(f"dropout {probability!r} must be at least 0 and below 1")
+    return {"hidden_dropout_prob": probability, "attention_probs_dropout_prob": probability}

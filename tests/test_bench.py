@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from course_dev import bench
-from course_utils.runtime import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES
+from course_utils.runtime import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES, PROFILES
 
 RUN_KEYS = {
     "examples_per_second",
@@ -64,13 +64,19 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
         ):
             assert run[key] > 0, key
         assert 0 <= run["eval_f1"] <= 1
-        assert run["mfu"] == pytest.approx(run["model_gflops_per_second"] / result["matmul"]["gflops"])
+        # against the higher of the limit measured at the start and the one measured right after the run
+        assert run["limit_gflops"] == max(result["matmul"]["gflops"], run["limit_gflops_after"]) > 0
+        assert run["mfu"] == pytest.approx(run["model_gflops_per_second"] / run["limit_gflops"])
     assert course["openmp_waits"] == f"spin {OPENMP_SPIN_COUNT}" and seed["openmp_waits"] == "default"
     assert (course["options"]["padding"], seed["options"]["padding"]) == ("dynamic", "max_length")
     assert seed["padding_share"] > course["padding_share"]  # padding every review to max_length wastes more
     speedup = result["finetune"]["speedup"]
     assert speedup["examples_per_second"] == pytest.approx(course["examples_per_second"] / seed["examples_per_second"])
-    assert set(result["finetune"]["targets"]) == {"mfu_at_least_half", "f1_at_least_0_80_within_3_minutes"}
+    assert set(result["finetune"]["targets"]) == {
+        "mfu_at_least_half",
+        "f1_at_least_0_80_within_3_minutes",
+        "f1_not_below_the_recipe_before_issue_14",
+    }
     variants = result["finetune"]["variants"]
     assert set(variants) == set(bench.VARIANTS)
     for label, run in variants.items():
@@ -80,9 +86,11 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
             )
             continue
         limit = result["matmul"]["bf16_gflops" if run["limit"] == "bf16" else "gflops"]
-        assert run["mfu"] == pytest.approx(run["model_gflops_per_second"] / limit), label
+        assert run["limit_gflops"] == max(limit, run["limit_gflops_after"]), label
+        assert run["mfu"] == pytest.approx(run["model_gflops_per_second"] / run["limit_gflops"]), label
         assert run["initial_checksum"] != run["final_checksum"], label
-    assert variants["dropout off"]["options"]["dropout"] == 0
+    assert course["options"]["dropout"] == PROFILES["cpu"].dropout and seed["options"]["dropout"] is None
+    assert variants["dropout on (the checkpoint's 0.1)"]["options"]["dropout"] == 0.1
     assert variants["embedding table frozen"]["options"]["freeze_embeddings"]
     full = result["full_data"]
     assert full["options"]["full_data"] and full["options"]["eval_split"] == "test"
@@ -90,7 +98,7 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     assert result["quiz"]["submissions"] == bench.QUICK_QUIZ_STUDENTS and result["quiz"]["per_minute"] > 0
     table = out.with_suffix(".md").read_text()
     assert "| examples/s |" in table and "| model FLOP utilisation |" in table and "submissions/min" in table
-    assert "| dropout off |" in table and "the book |" in table and "| goal | target | measured | met |" in table
+    assert "| dropout on (the checkpoint's 0.1) |" in table and "the book |" in table and "| goal | target | measured | met |" in table
     assert table.strip() in done.stdout
 
 
@@ -110,9 +118,12 @@ def test_table_shows_lessons_and_the_test_command():
         "eval_f1": 0.81,
         "threads": 2,
         "openmp_waits": "spin 2000",
+        "limit_gflops": 161.0,
+        "options": {"dropout": 0.0},
     }
     seed = dict(
         run,
+        options={"dropout": None},
         examples_per_second=10.0,
         tokens_per_second=270.0,
         model_gflops_per_second=17.4,
@@ -131,7 +142,11 @@ def test_table_shows_lessons_and_the_test_command():
             "python": "3.11",
         },
         "matmul": {"size": 2048, "threads": 2, "gflops": 160.0, "one_thread_gflops": 85.0},
-        "finetune": {"course": run, "seed_style": seed},
+        "finetune": {
+            "course": run,
+            "seed_style": seed,
+            "targets": {"f1_not_below_the_recipe_before_issue_14": False},
+        },
         "lessons": {
             "ci": [{"lesson": "01_a", "seconds": 30.0, "ok": True}, {"lesson": "02_b", "seconds": 40.0, "ok": False}],
             "cpu": [{"lesson": "01_a", "seconds": 300.0, "ok": True}, {"lesson": "02_b", "seconds": 400.0, "ok": True}],
@@ -160,6 +175,10 @@ def test_table_shows_lessons_and_the_test_command():
     assert "| all lessons on the ci profile | <= 240 s | 70 s | yes |" in table
     assert "| whole test command | <= 25 min | 10.0 min | yes |" in table
     assert "| lesson fine-tune MFU (fp32, every weight trained) | >= 0.5 | 0.54 | yes |" in table
+    assert "| fp32 matmul limit for MFU (GFLOP/s; higher of before/after) | 161 | 161 | |" in table
+    assert "| dropout | 0 | the checkpoint's | |" in table
+    assert "| its held-out F1, against the lesson recipe before issue 14 | >= 0.813 (commit eb7c06b" in table
+    assert "| 0.810 | no |" in table
 
 
 def test_slowest_tests_are_read_from_pytests_durations_report():

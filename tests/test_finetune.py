@@ -123,13 +123,14 @@ def test_full_data_takes_every_review_and_its_recipe_unless_told_otherwise():
     assert full.train_examples == full.eval_examples == finetune.EVERY_REVIEW
     recipe = {name: getattr(full, name) for name in ("batch_size", "learning_rate", "epochs")}
     assert recipe == {name: finetune.FULL_DATA[name] for name in recipe}
-    assert full.dropout == finetune.FULL_DATA.get("dropout")
+    assert full.dropout == PROFILES["cpu"].dropout  # the full-data recipe was tuned with the profile's dropout
     assert full.max_length == PROFILES["cpu"].max_length  # what the recipe leaves out comes from the profile
     told = resolved(["--full-data", "--epochs", "1", "--dropout", "0.1", "--train-examples", "500"])
     assert (told.epochs, told.dropout, told.train_examples) == (1, 0.1, 500)
     quick = resolved(["--full-data", "--quick"])  # the tests' seconds-scale run wins over the full sizes
     assert (quick.train_examples, quick.batch_size) == (finetune.QUICK["train_examples"], finetune.QUICK["batch_size"])
-    assert resolved([]).dropout is None  # the lesson fine-tune keeps the checkpoint's dropout
+    assert resolved([]).dropout == PROFILES["cpu"].dropout == 0  # the lesson recipe: lesson 2 measures why
+    assert resolved(["--seed-style"]).dropout is None  # the seed's notebooks kept the checkpoint's dropout
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_utils import report
+from course_utils import PROFILES, report
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = {
@@ -120,6 +120,13 @@ def test_lesson2_learning_rate_and_accumulation_checks(course_cache, tmp_path, m
 
     # "The best checkpoint's, not the last step's": checked in code, not asserted in prose.
     assert measured["best_model_in_memory"] is True
+
+    # Section 1's dropout experiment compares what it says it compares: the checkpoint's rate against none, and the
+    # profile's rate is what every later fresh_model uses.
+    runs = measured["dropout_runs"]
+    assert runs["checkpoint's dropout"]["trained_with"] == 0.1 and runs["dropout 0"]["trained_with"] == 0.0
+    assert measured["dropout"] == PROFILES["ci"].dropout
+    assert all(run["seconds"] > 0 and 0 <= run["f1"] <= 1 for run in runs.values())
 
 
 def test_lesson3_compares_predictions_with_the_same_reviews(course_cache, tmp_path, monkeypatch):

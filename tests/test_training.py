@@ -1,9 +1,9 @@
-"""course_utils.training: subsets, the majority-class baseline and step arithmetic."""
+"""course_utils.training: subsets, the majority-class baseline, step arithmetic and dropout settings."""
 
 import pytest
 from datasets import Dataset
 
-from course_utils.training import interval_for, majority_baseline, steps_per_epoch, take
+from course_utils.training import dropout_config, interval_for, majority_baseline, steps_per_epoch, take
 
 
 def test_take_is_reproducible_and_sized():
@@ -50,3 +50,23 @@ def test_interval_for():
     assert interval_for(16, 4) == 4
     assert interval_for(3, 6) == 1
     assert interval_for(125, 6) == 20
+
+
+def test_dropout_config_sets_both_rates_or_keeps_the_checkpoints():
+    assert dropout_config(None) == {}
+    assert dropout_config(0.0) == {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+    for wrong in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="at least 0 and below 1"):
+            dropout_config(wrong)
+
+
+def test_dropout_config_reaches_the_model(tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    tiny = BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16)
+    BertForSequenceClassification(tiny).save_pretrained(tmp_path)
+    model = BertForSequenceClassification.from_pretrained(tmp_path, num_labels=2, **dropout_config(0.0))
+    assert model.config.hidden_dropout_prob == model.config.attention_probs_dropout_prob == 0.0
+    assert all(module.p == 0.0 for module in model.modules() if module.__class__.__name__ == "Dropout")
+    kept = BertForSequenceClassification.from_pretrained(tmp_path, num_labels=2, **dropout_config(None))
+    assert kept.config.hidden_dropout_prob == tiny.hidden_dropout_prob == 0.1
