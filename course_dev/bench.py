@@ -212,9 +212,7 @@ def run_finetune(arguments: list[str], report: Path, seed_style: bool) -> dict:
     return result
 
 
-def finetune_part(
-    options, threads: int, limits: dict, limit_now, folder: Path, instruction_sets: list[str]
-) -> dict:
+def finetune_part(options, threads: int, limits: dict, limit_now, folder: Path, instruction_sets: list[str]) -> dict:
     """The lesson fine-tune the course's way and the seed's way, then the variants reported apart (goal: MFU)."""
     arguments = ["--profile", options.profile] + (["--quick"] if options.quick else [])
     thread_arguments = [] if options.threads is None else ["--threads", str(threads)]

@@ -98,7 +98,11 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     assert result["quiz"]["submissions"] == bench.QUICK_QUIZ_STUDENTS and result["quiz"]["per_minute"] > 0
     table = out.with_suffix(".md").read_text()
     assert "| examples/s |" in table and "| model FLOP utilisation |" in table and "submissions/min" in table
-    assert "| dropout on (the checkpoint's 0.1) |" in table and "the book |" in table and "| goal | target | measured | met |" in table
+    assert (
+        "| dropout on (the checkpoint's 0.1) |" in table
+        and "the book |" in table
+        and "| goal | target | measured | met |" in table
+    )
     assert table.strip() in done.stdout
 
 
