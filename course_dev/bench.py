@@ -221,7 +221,7 @@ def finetune_part(options, threads: int, limits: dict, limit_now, folder: Path, 
         print(f"fine-tune ({name.replace('_', '-')}) on the '{options.profile}' profile ...", flush=True)
         extra = [] if seed_style else thread_arguments
         report = folder / f"finetune-{name}.json"
-        runs[name] = measured_run(arguments + extra, report, seed_style, limits["fp32"], lambda: limit_now("fp32"))
+        runs[name] = measured_run(arguments + extra, report, seed_style, "fp32", limits, limit_now)
     course, seed = runs["course"], runs["seed_style"]
     runs["speedup"] = {key: course[key] / seed[key] for key in ("examples_per_second", "tokens_per_second", "mfu")}
     runs["targets"] = {
@@ -237,29 +237,25 @@ def finetune_part(options, threads: int, limits: dict, limit_now, folder: Path, 
             continue
         print(f"fine-tune ({label}, reported apart) ...", flush=True)
         report = folder / f"finetune-{re.sub('[^a-z0-9]+', '-', label).strip('-')}.json"
-        run = measured_run(
-            arguments + thread_arguments + extra,
-            report,
-            False,
-            limits[arithmetic],
-            lambda arithmetic=arithmetic: limit_now(arithmetic),
-        )
+        run = measured_run(arguments + thread_arguments + extra, report, False, arithmetic, limits, limit_now)
         runs["variants"][label] = dict(run, limit=arithmetic)
     return runs
 
 
-def measured_run(arguments: list[str], report: Path, seed_style: bool, limit_before: float, limit_now) -> dict:
+def measured_run(
+    arguments: list[str], report: Path, seed_style: bool, arithmetic: str, limits: dict, limit_now
+) -> dict:
     """One fine-tune process, with the load average around it and its MFU against the matmul limit.
 
     The limit drifts (375 to 427 GFLOP/s on one Intel machine within an hour), so it is measured again right after
-    the run (`limit_now()`) and the run's MFU is taken against the higher of that and `limit_before`: a run is never
-    flattered by a slow moment of the limit test.
+    the run (`limit_now(arithmetic)`) and the run's MFU is taken against the higher of that and the limit measured
+    at the start (`limits[arithmetic]`): a run is never flattered by a slow moment of the limit test.
     """
     load_before = load_average()
     run = run_finetune(arguments, report, seed_style)
     run["load_average_before"], run["load_average_after"] = load_before, load_average()
-    run["limit_gflops_after"] = limit_now()
-    run["limit_gflops"] = max(limit_before, run["limit_gflops_after"])
+    run["limit_gflops_after"] = limit_now(arithmetic)
+    run["limit_gflops"] = max(limits[arithmetic], run["limit_gflops_after"])
     run["mfu"] = run["model_gflops_per_second"] / run["limit_gflops"]
     return run
 
@@ -268,7 +264,7 @@ def full_data_part(options, limits: dict, limit_now, folder: Path) -> dict:
     """Goal 2: every training review, F1 on the offline test split once, beside the book's GPU figure."""
     arguments = ["--profile", "cpu", "--full-data", "--eval-split", "test"] + (["--quick"] if options.quick else [])
     print("fine-tune on the full training split (cpu profile, test split) ...", flush=True)
-    run = measured_run(arguments, folder / "finetune-full-data.json", False, limits["fp32"], lambda: limit_now("fp32"))
+    run = measured_run(arguments, folder / "finetune-full-data.json", False, "fp32", limits, limit_now)
     run["targets"] = {
         "f1_at_least_0_86_within_3_minutes": run["eval_f1"] >= FULL_DATA_F1_TARGET
         and run["train_seconds"] <= TRAIN_SECONDS_TARGET
