@@ -1,4 +1,4 @@
-"""The instructor path end to end on a term built with a secret seed: a simulated class of quiz1 (honest
+"""The instructor path end to end on a term built with a term secret: a simulated class of quiz1 (honest
 students, careless ones, tampering ones) plus an adversarial class, graded by reading through the CLI, then
 exported, summarised, analysed and given feedback.
 
@@ -59,14 +59,15 @@ def grade_ids(notebook: dict) -> dict:
 
 
 class Term:
-    """A term workspace built in a temporary folder with a secret seed."""
+    """A term workspace built in a temporary folder with a term secret."""
 
     def __init__(self, root: Path):
-        self.seed = secrets.token_urlsafe(16)
+        from course_quiz.term import TermKey
+
+        self.term_secret = secrets.token_urlsafe(16)
         self.workspace = root / "quiz-term"
-        assert main(["init", str(self.workspace), f"--seed={self.seed}", "--bank", str(BANK)]) == 0
-        quizzes = json.loads((self.workspace / "key.json").read_text())["quizzes"]
-        self.key = {q: entry["answer"] for q, entry in quizzes[QUIZ].items() if not q.startswith("_")}
+        assert main(["init", str(self.workspace), f"--term-secret={self.term_secret}", "--bank", str(BANK)]) == 0
+        self.key = TermKey.load(self.workspace).answers(QUIZ)
         self.questions = list(self.key)
         self.release = self.read_release(QUIZ)
 
@@ -402,14 +403,18 @@ def test_the_summary_shows_every_student_with_score_and_flags(graded, capsys):
     assert "manual" not in "".join(lines.values())  # no student code could write the gradebook
 
 
-def test_the_exported_csv_has_every_student_with_the_deserved_score(graded, tmp_path):
+def test_the_exported_csv_has_every_student_with_the_deserved_score_and_blank_when_ungraded(graded, tmp_path):
     term = graded["term"]
     csv_path = term.workspace / "exports" / "grades.csv"  # written by autograde itself
     with csv_path.open(newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == QUIZ}
     assert set(rows) == {student.id for student in graded["students"]}
     for student in graded["students"]:
-        assert float(rows[student.id]["score"]) == student.expected_total(term.questions), student.id
+        score = rows[student.id]["score"]
+        if student.graded:
+            assert float(score) == student.expected_total(term.questions), student.id
+        else:
+            assert score == "", student.id  # an LMS would record a 0 as a grade
 
 
 def test_files_are_never_modified_and_secrets_never_touched(graded):
@@ -499,9 +504,10 @@ def test_a_config_that_fails_to_load_stops_grading_and_names_the_line(graded, tm
 def test_the_reader_survives_any_json_shape(graded):
     """Values of the wrong type anywhere a student can put them: flags or zeros, never an exception."""
     from course_quiz.static_grade import Release, read_notebook
+    from course_quiz.term import TermKey
 
     term = graded["term"]
-    release = Release.load(term.workspace, QUIZ, json.loads((term.workspace / "key.json").read_text()))
+    release = Release.load(term.workspace, QUIZ, TermKey.load(term.workspace))
     odd_values = [None, 1, 2.5, "x", [], {}, [1, {"a": None}], {"nbgrader": []}, {"grade_id": 5}]
     rng = random.Random(7)
     for trial in range(300):

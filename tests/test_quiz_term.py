@@ -1,4 +1,4 @@
-"""Term workspaces: the secret seed's shuffle, variants and private questions, no key in any notebook or in
+"""Term workspaces: the term secret's shuffle, variants and private questions, no key in any notebook or in
 anything public, and the fail-closed test cells of a notebook that someone executes."""
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ import pytest
 import yaml
 
 from course_quiz.bank import lint, load_bank
-from course_quiz.cli import main
+from course_quiz.cli import EXIT_LINT, EXIT_STALE, main
 from course_quiz.term import term_lesson
 
 REPO = Path(__file__).resolve().parents[1]
 BANK = REPO / "quizzes" / "bank"
-SEED = secrets.token_urlsafe(24)  # a fresh secret each run: no file can hold it by accident
+TERM_SECRET = secrets.token_urlsafe(24)  # a fresh secret each run: no file can hold it by accident
 
 
 @pytest.fixture(scope="module")
 def term(tmp_path_factory) -> Path:
     workspace = tmp_path_factory.mktemp("terms") / "quiz-term-2026"
-    assert main(["init", str(workspace), f"--seed={SEED}", "--bank", str(BANK)]) == 0
+    assert main(["init", str(workspace), f"--term-secret={TERM_SECRET}", "--bank", str(BANK)]) == 0
     return workspace
 
 
@@ -35,20 +35,20 @@ def key_of(workspace: Path) -> dict:
     return json.loads((workspace / "key.json").read_text())["quizzes"]
 
 
-def test_the_seed_shuffles_choices_so_public_letters_say_nothing(term):
+def test_the_term_secret_shuffles_choices_so_public_letters_say_nothing(term):
     lessons = load_bank(BANK)
     key = key_of(term)
     public = [q.answer for lesson in lessons for q in lesson.questions]
     shuffled = [key[lesson.quiz_id][q.id]["answer"] for lesson in lessons for q in lesson.questions]
     assert sum(a != b for a, b in zip(public, shuffled)) >= len(public) // 2
     for lesson in lessons:  # the right TEXT is still the right text: only the letters moved
-        shown, entries = term_lesson(SEED, lesson)
+        shown, entries = term_lesson(TERM_SECRET, lesson)
         for question, shown_question, entry in zip(lesson.questions, shown.questions, entries):
             right_text = next(c.text for c in question.choices if c.letter == question.answer)
             assert next(c.text for c in shown_question.choices if c.letter == entry.answer) == right_text
     other = term_lesson("another term", lessons[0])[1]
-    assert [e.order for e in other] != [e.order for e in term_lesson(SEED, lessons[0])[1]]
-    assert term_lesson(SEED, lessons[0])[1] == term_lesson(SEED, lessons[0])[1]  # rebuilds are stable
+    assert [e.order for e in other] != [e.order for e in term_lesson(TERM_SECRET, lessons[0])[1]]
+    assert term_lesson(TERM_SECRET, lessons[0])[1] == term_lesson(TERM_SECRET, lessons[0])[1]  # rebuilds are stable
 
 
 def test_secrets_are_readable_by_the_owner_only(term):
@@ -63,8 +63,7 @@ def test_no_term_notebook_holds_the_key_and_none_links_to_the_public_release(ter
         for folder in ("source", "release"):
             text = (term / folder / quiz_id / f"{quiz_id}.ipynb").read_text()
             for question, entry in questions.items():
-                if not question.startswith("_"):
-                    assert not re.search(rf"answer_{question}\s*=\s*\\?[\"']{entry['answer']}", text), (folder, quiz_id)
+                assert not re.search(rf"answer_{question}\s*=\s*\\?[\"']{entry['answer']}", text), (folder, quiz_id)
             assert "colab.research.google.com" not in text and "github.com" not in text
 
 
@@ -120,10 +119,10 @@ def test_variants_and_private_questions_reach_the_term_and_nothing_public(tmp_pa
     )
     lessons = load_bank(bank, private)
     assert [len(q.forms) for q in lessons[0].questions][:2] == [2, 2] and lessons[0].questions[-1].private
-    seeds = [f"seed {n}" for n in range(12)]
-    picked = {term_lesson(seed, lessons[0])[1][0].variant for seed in seeds}
-    assert picked == {0, 1}  # seeds choose among the forms
-    assert main(["init", str(workspace), "--seed", "s", "--bank", str(bank)]) == 0
+    term_secrets = [f"secret {n}" for n in range(12)]
+    picked = {term_lesson(secret, lessons[0])[1][0].variant for secret in term_secrets}
+    assert picked == {0, 1}  # the term secret chooses among the forms
+    assert main(["init", str(workspace), "--term-secret", "s", "--bank", str(bank)]) == 0
     release = (workspace / "release" / "quiz1" / "quiz1.ipynb").read_text()
     assert "A private question only this term sees?" in release and "q9" in key_of(workspace)["quiz1"]
     assert "private question" not in (BANK / "lesson1.yml").read_text()
@@ -136,8 +135,12 @@ def test_lint_names_the_file_where_the_right_choice_is_the_longest(tmp_path, cap
         question.pop("variants", None)
         question["choices"][question["answer"]]["text"] = "x" * 500
     (bank / "lesson1.yml").write_text(yaml.safe_dump(raw))
-    assert main(["lint", "--bank", str(bank)]) == 1
+    assert main(["lint", "--bank", str(bank)]) == EXIT_LINT
     assert f"{bank / 'lesson1.yml'}: the right choice is the longest in 5 of 5" in capsys.readouterr().out
+
+
+def test_lint_problems_have_their_own_exit_code():
+    assert EXIT_LINT != EXIT_STALE  # scripts tell "generated files out of date" from "the bank gives answers away"
 
 
 def test_the_public_bank_passes_the_longest_choice_lint():
@@ -174,7 +177,7 @@ def test_no_public_file_or_built_wheel_holds_a_terms_key(term, tmp_path):
     key_text = (term / "key.json").read_text()
     for path in public:
         data = path.read_bytes()
-        assert SEED.encode() not in data and key_text.encode() not in data, path
+        assert TERM_SECRET.encode() not in data and key_text.encode() not in data, path
     student = _wheel(
         tmp_path / "student",
         {
@@ -191,4 +194,4 @@ def test_no_public_file_or_built_wheel_holds_a_terms_key(term, tmp_path):
         with zipfile.ZipFile(wheel) as archive:
             names = archive.namelist()
             assert not [n for n in names if n.endswith(("key.json", "term.json")) or "/source/" in n], wheel
-            assert not [n for n in names if SEED.encode() in archive.read(n)], wheel
+            assert not [n for n in names if TERM_SECRET.encode() in archive.read(n)], wheel

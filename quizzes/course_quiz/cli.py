@@ -1,10 +1,12 @@
 """`course-quiz ...`: the instructor's cycle, from the bank to grades, in a term workspace outside the checkout.
 
-init       build (or rebuild) a term workspace: secret seed, shuffled term notebooks, key, nbgrader course
+init       build (or rebuild) a term workspace: term secret, shuffled term notebooks, key, nbgrader course
+release    one notebook per student, each with the student's own choice order (for LMS distribution)
 build      public bank -> package data and public practice notebooks (--check: fail if out of date)
 lint       bank checks that give answers away (the right choice being the longest, ...)
-autograde  read a folder of <student>.ipynb or <student>/<quiz>.ipynb (never run), grade, export CSV + report
-export     the gradebook as CSV (nbgrader's CSV export)
+autograde  read a folder of <student>.ipynb or <student>/<quiz>.ipynb (never run), grade, export CSVs + report
+export     the gradebook as CSV: nbgrader's columns, a Canvas gradebook import or a Moodle grade import
+bench      time a simulated class end to end (folder -> gradebook -> CSVs -> item analysis)
 summary    table: student, score per quiz, flags (incl. manual overrides and needs_manual_grade)
 report     item analysis HTML of a quiz
 settings   feedback release time and whether feedback names the right choice
@@ -20,7 +22,9 @@ from pathlib import Path
 
 from course_utils.errors import CourseError
 
-EXIT_OK, EXIT_STALE, EXIT_ERROR = 0, 1, 2
+from .text import printable
+
+EXIT_OK, EXIT_STALE, EXIT_ERROR, EXIT_LINT = 0, 1, 2, 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,13 +50,23 @@ def parser() -> argparse.ArgumentParser:
         "workspace", type=Path, help="e.g. ~/quiz-term-2026 (created; rebuilt with its seed if it exists)"
     )
     init.add_argument(
-        "--seed",
-        help="the term's secret (default: a random one, kept in <workspace>/term.json); write --seed=VALUE when the "
-        "value begins with '-', as a random token may",
+        "--term-secret",
+        help="the term's secret (default: a random one, kept in <workspace>/term.json); write --term-secret=VALUE "
+        "when the value begins with '-', as a random token may",
     )
+    init.add_argument("--seed", dest="term_secret", help=argparse.SUPPRESS)  # the benchmark's older spelling
     init.add_argument("--term", help="term id written into the notebooks (default: the folder name)")
     init.add_argument("--bank", type=Path, help="public bank folder (default: <checkout>/quizzes/bank)")
     init.set_defaults(run=run_init)
+
+    release = commands.add_parser("release", help="per-student notebooks, each in the student's own order")
+    release.add_argument("quiz")
+    release.add_argument(
+        "--per-student", type=Path, required=True, metavar="ROSTER", help="CSV whose first column is the student id"
+    )
+    release.add_argument("--to", type=Path, help="folder (default: <workspace>/release-per-student/<quiz>)")
+    _course_option(release)
+    release.set_defaults(run=run_release)
 
     build = commands.add_parser("build", help="generate package data and practice notebooks from the bank")
     build.add_argument("--check", action="store_true", help="only report generated files that are out of date")
@@ -70,10 +84,15 @@ def parser() -> argparse.ArgumentParser:
     _course_option(autograde)
     autograde.set_defaults(run=run_autograde)
 
-    export = commands.add_parser("export", help="write the grades as CSV")
+    export = commands.add_parser("export", help="write the grades as CSV (ungraded is blank, never 0)")
+    export.add_argument("--format", choices=["nbgrader", "canvas", "moodle"], default="nbgrader")
     export.add_argument("--to", type=Path, default=Path("grades.csv"), help="CSV file (default: grades.csv)")
     _course_option(export)
     export.set_defaults(run=run_export)
+
+    bench = commands.add_parser("bench", help="throughput of a simulated class, export and item analysis included")
+    bench.add_argument("--students", type=int, nargs="+", default=[1000], help="class sizes (default: 1000)")
+    bench.set_defaults(run=run_bench)
 
     summary = commands.add_parser("summary", help="print student, score per quiz and flags")
     _course_option(summary)
@@ -123,9 +142,9 @@ def run_init(arguments) -> int:
     from .term import init_workspace
 
     bank = arguments.bank or _checkout() / "quizzes" / "bank"
-    settings = init_workspace(arguments.workspace, bank, seed=arguments.seed, term_id=arguments.term)
+    settings = init_workspace(arguments.workspace, bank, term_secret=arguments.term_secret, term_id=arguments.term)
     workspace = arguments.workspace.expanduser().resolve()
-    print(f"term {settings['term']}: workspace {workspace} (seed and key readable by you only)")
+    print(f"term {settings['term']}: workspace {workspace} (term secret and key readable by you only)")
     print(
         f"Give students the notebooks in {workspace / 'release'}; then course-quiz autograde <folder> --course {workspace}"
     )
@@ -159,52 +178,77 @@ def run_lint(arguments) -> int:
     for problem in problems:
         print(problem)
     print(f"{len(problems)} lint problem(s) in {bank}")
-    return EXIT_STALE if problems else EXIT_OK
+    return EXIT_LINT if problems else EXIT_OK
 
 
 def run_autograde(arguments) -> int:
-    from .grading import autograde_folder, export_csv
-    from .item_analysis import analyse, write_report
+    from .exports import export_all
+    from .grading import autograde_folder
 
     course = _course(arguments)
     run = autograde_folder(arguments.folder, course, arguments.quiz, progress=None if arguments.quiet else print)
     for note in run.notes:
-        print(note)
-    csv_path = export_csv(course, course / "exports" / "grades.csv")
-    report = _report(course, run.quiz_id, analyse, write_report)
+        print(printable(note))
+    written = export_all(course)
+    report = item_report(course, run.quiz_id)
     flagged = sum(1 for row in run.rows if row.flags)
     print(
         f"{run.quiz_id}: graded {len(run.rows)} submissions in {run.seconds:.1f} s ({run.per_minute:.0f}/min); "
-        f"{flagged} flagged. Wrote {csv_path} and {report}. Next: course-quiz summary --course {course}"
+        f"{flagged} flagged. Wrote {', '.join(str(path) for path in written.values())} and {report}. "
+        f"Next: course-quiz summary --course {course}"
     )
     return EXIT_OK
 
 
-def _report(course: Path, quiz_id: str, analyse, write_report) -> Path:
+def item_report(course: Path, quiz_id: str) -> Path:
+    """The item analysis of a quiz, every student's letters first mapped to the term's."""
     from .grading import class_answers
-    from .term import load_term
+    from .item_analysis import analyse, write_report
+    from .term import TermKey
 
-    _, key = load_term(course)
-    quiz_key = {q: entry["answer"] for q, entry in key["quizzes"][quiz_id].items() if not q.startswith("_")}
+    key = TermKey.load(course)
     answers = class_answers(course, quiz_id)
-    items = analyse(answers, quiz_key)
+    in_term_letters = {student: key.in_term_letters(quiz_id, student, read) for student, read in answers.items()}
+    items = analyse(in_term_letters, key.answers(quiz_id))
     target = course / "reports" / f"{quiz_id}-item-analysis.html"
-    return write_report(items, quiz_id, len(answers), target, key["quizzes"][quiz_id].get("_choices"))
+    return write_report(items, quiz_id, len(answers), target, key.choices(quiz_id))
 
 
 def run_report(arguments) -> int:
     from .course import check_quiz_id
-    from .item_analysis import analyse, write_report
 
     course = _course(arguments)
-    print(f"wrote {_report(course, check_quiz_id(arguments.quiz, course), analyse, write_report)}")
+    print(f"wrote {item_report(course, check_quiz_id(arguments.quiz, course))}")
     return EXIT_OK
 
 
 def run_export(arguments) -> int:
-    from .grading import export_csv
+    from .exports import export
 
-    print(f"wrote {export_csv(_course(arguments), arguments.to)}")
+    written = export(_course(arguments), {arguments.format: arguments.to})
+    print(f"wrote {written[arguments.format]}")
+    return EXIT_OK
+
+
+def run_release(arguments) -> int:
+    from .course import check_quiz_id
+    from .per_student import read_roster, release_per_student
+
+    course = _course(arguments)
+    quiz_id = check_quiz_id(arguments.quiz, course)
+    target = arguments.to or course / "release-per-student" / quiz_id
+    written = release_per_student(course, quiz_id, read_roster(arguments.per_student), target)
+    print(
+        f"{quiz_id}: {len(written)} notebooks in {target}, one per student, each in the student's own choice "
+        f"order; grading now reads every {quiz_id} submission in its student's order."
+    )
+    return EXIT_OK
+
+
+def run_bench(arguments) -> int:
+    from .throughput import print_throughput
+
+    print_throughput(arguments.students)
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 from course_utils.errors import CourseError
@@ -117,11 +118,35 @@ def put_scripts_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
+@contextmanager
 def gradebook(course_dir: Path):
+    """nbgrader's Gradebook of the workspace; a gradebook that cannot be written is named with the fix."""
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import OperationalError
 
     put_scripts_on_path()
-    return Gradebook(f"sqlite:///{check_course_dir(course_dir) / 'gradebook.db'}")
+    path = check_course_dir(course_dir) / "gradebook.db"
+    try:
+        with Gradebook(f"sqlite:///{path}") as book:
+            yield book
+    except OperationalError as error:
+        if "readonly" not in str(error) and "read-only" not in str(error):
+            raise
+        raise QuizCourseError(_read_only(path)) from None
+
+
+def check_gradebook_writable(course_dir: Path) -> None:
+    """Before any grading: a gradebook (or its folder) that cannot be written stops here, nothing read yet."""
+    path = Path(course_dir) / "gradebook.db"
+    if (path.exists() and not os.access(path, os.W_OK)) or not os.access(path.parent, os.W_OK):
+        raise QuizCourseError(_read_only(path))
+
+
+def _read_only(path: Path) -> str:
+    return (
+        f"{path} is read-only, so no grade was written (nothing was changed). "
+        f"Fix: make it and its folder writable (chmod u+w {path} {path.parent}) and run again."
+    )
 
 
 def generate_assignment(api, quiz_id: str) -> None:

@@ -19,6 +19,12 @@ from course_utils.quiz.answers import CHOICES
 
 UNUSED_DISTRACTOR = 0.05  # a wrong choice picked by fewer than this share of the class
 LOW_DISCRIMINATION = 0.1
+KEY_OUTLINE = "black outline: the right choice (this term's key)"
+
+
+def percent(share: float) -> str:
+    """Every share and the difficulty in one format, so the key's share and the difficulty read the same."""
+    return f"{share:.1%}"
 
 
 @dataclass
@@ -63,7 +69,7 @@ def point_biserial(item: list[float], rest: list[float]) -> float | None:
 
 def _flags(item: Item, students: list[str], right: dict, totals: dict) -> list[str]:
     flags = [
-        f"distractor {letter} picked by {item.shares[letter]:.0%}: nobody finds it plausible"
+        f"distractor {letter} picked by {percent(item.shares[letter])}: nobody finds it plausible"
         for letter in CHOICES
         if letter != item.answer and item.shares[letter] < UNUSED_DISTRACTOR
     ]
@@ -72,7 +78,9 @@ def _flags(item: Item, students: list[str], right: dict, totals: dict) -> list[s
     strong = sum(right[s][item.id] for s in ranked[-group:]) / group
     weak = sum(right[s][item.id] for s in ranked[:group]) / group
     if strong < weak:
-        flags.append(f"the strongest 27% get it right less often ({strong:.0%}) than the weakest ({weak:.0%})")
+        flags.append(
+            f"the strongest 27% get it right less often ({percent(strong)}) than the weakest ({percent(weak)})"
+        )
     if item.discrimination is not None and item.discrimination < LOW_DISCRIMINATION:
         flags.append(f"low discrimination (r = {item.discrimination:.2f}): check the wording and the key")
     if item.difficulty > 0.95:
@@ -88,13 +96,13 @@ def write_report(
     rows = []
     for item in items:
         shares = "".join(
-            f"<td{' class=right' if letter == item.answer else ''}>{item.shares[letter]:.0%}</td>"
+            f"<td{' class=right' if letter == item.answer else ''}>{percent(item.shares[letter])}</td>"
             for letter in (*CHOICES, "unreadable")
         )
         r = "n/a" if item.discrimination is None else f"{item.discrimination:.2f}"
         flags = "<br>".join(html.escape(flag) for flag in item.flags) or "—"
         rows.append(
-            f"<tr><td>{item.id}</td><td>{item.answer}</td>{shares}<td>{item.difficulty:.2f}</td>"
+            f"<tr><td>{item.id}</td><td>{item.answer}</td>{shares}<td>{percent(item.difficulty)}</td>"
             f"<td>{r}</td><td>{flags}</td></tr>"
         )
     texts = ""
@@ -109,12 +117,15 @@ def write_report(
 <style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}td,th{{border:1px solid #ccc;padding:.3em .6em}}
 table{{border-collapse:collapse}}td.right{{background:#dff3e0;font-weight:bold}}</style></head><body>
 <h1>{quiz_id}: item analysis of {students} graded submissions</h1>
-<p>Share of the class choosing each option (the right one highlighted, in this term's letters), difficulty
-(share right), discrimination (point-biserial correlation with the rest of the quiz; below
+<p>Share of the class choosing each option (the right one highlighted, in this term's letters; with
+per-student orders each student's letter is first mapped back to the term's), difficulty (share right, so
+it equals the key's share), discrimination (point-biserial correlation with the rest of the quiz; below
 {LOW_DISCRIMINATION} is flagged) and flagged items.</p>
 <table><tr><th>question</th><th>key</th>{"".join(f"<th>{c}</th>" for c in CHOICES)}<th>unreadable</th>
 <th>difficulty</th><th>discrimination</th><th>flags</th></tr>{"".join(rows)}</table>
-<img alt="option shares per question" src="data:image/png;base64,{_plot(items)}">
+<figure><img alt="option shares per question" src="data:image/png;base64,{_plot(items)}">
+<figcaption>Stacked bars: the share of the class choosing each option per question; {KEY_OUTLINE};
+r under each question is its discrimination.</figcaption></figure>
 {texts}</body></html>
 """
     destination = Path(destination)
@@ -129,6 +140,7 @@ def _plot(items: list[Item]) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     figure, axis = plt.subplots(figsize=(7, 3.2))
     options = (*CHOICES, "unreadable")
@@ -150,7 +162,10 @@ def _plot(items: list[Item]) -> str:
             bottom += share
     axis.set_xticks(range(len(items)), [f"{item.id}\nr={item.discrimination or 0:.2f}" for item in items])
     axis.set_ylabel("share of the class")
-    axis.legend(ncols=5, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, 1.18))
+    handles, labels = axis.get_legend_handles_labels()
+    handles.append(Patch(facecolor="white", edgecolor="black", linewidth=2))
+    labels.append("right choice (key)")
+    axis.legend(handles, labels, ncols=6, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, 1.18))
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)

@@ -7,9 +7,17 @@ naming `course-quiz autograde` (the notebooks hold no key).
 """
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, LimitOutput, SaveAutoGrades
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 
-from course_quiz.static_grade import StaticGrade
+from course_quiz.static_grade import KeepFirstOfDuplicates, StaticGrade
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -17,6 +25,16 @@ c.CourseDirectory.course_id = "fine-tuning-pretrained-models"
 
 # Answer cells hold `answer_qN = ""` above an empty solution region; no stub is added.
 c.ClearSolutions.code_stub = {"python": ""}
+
+# A notebook with a duplicated cell must not stop the class: nbgrader's DeduplicateIds leaves metadata that its
+# own check then refuses, ending `nbgrader autograde <quiz>` for every student after it.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    KeepFirstOfDuplicates,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 
 # nbgrader's autograde (also from the formgrader) reads instead of executing.
 c.Autograde.autograde_preprocessors = [

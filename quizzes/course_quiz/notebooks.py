@@ -9,21 +9,23 @@ course's configuration fails every test cell with a message naming the right com
 
 from __future__ import annotations
 
+import inspect
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_utils.quiz.answers import CHOICES, READER_SOURCE
+from course_utils.quiz import reader
+from course_utils.quiz.answers import CHOICES
 
 from .bank import Lesson, Question
 
 POINTS_PER_QUESTION = 1
-REPOSITORY = "fine-tuning-course/fine-tuning-pretrained-models"
 CHOICE_LIST = f'"{CHOICES[0]}", "{CHOICES[1]}", "{CHOICES[2]}" or "{CHOICES[3]}"'
 PRACTICE_TERM = "public-practice"  # the term id of the repository's practice notebooks: never graded
 METADATA_KEY = "course_quiz"  # notebook metadata: {"quiz": "quiz1", "term": "..."}
 
 HELPER_SOURCE = (
-    READER_SOURCE
+    inspect.getsource(reader)
     + """
 
 def check_format(question):
@@ -61,8 +63,17 @@ raise NotGradedThisWay(
 ### END HIDDEN TESTS"""
 
 
+def repository() -> str:
+    """owner/name of the public repository, from the course package's `Repository` URL (pyproject.toml)."""
+    from importlib.metadata import metadata
+
+    urls = dict(entry.split(", ", 1) for entry in metadata("fine-tuning-course-utils").get_all("Project-URL") or [])
+    return urls["Repository"].removeprefix("https://github.com/").rstrip("/")
+
+
 def colab_url(quiz_id: str) -> str:
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/quizzes/release/{quiz_id}/{quiz_id}.ipynb"
+    path = f"{repository()}/blob/main/quizzes/release/{quiz_id}/{quiz_id}.ipynb"
+    return f"https://colab.research.google.com/github/{path}"
 
 
 def source_notebook(lesson: Lesson, term_id: str = PRACTICE_TERM) -> nbformat.NotebookNode:

@@ -1,6 +1,6 @@
 """Grading by reading: a submission's answers are read from its JSON as text and compared with the term's key.
 
-No student code runs, in any process: a notebook is data. Per question, `course_utils.quiz.answers.read_answer`
+No student code runs, in any process: a notebook is data. Per question, `course_utils.quiz.reader.read_answer`
 (the rule the students' format checks apply) reads the answer cell; everything else a student could change is
 compared with the release and reported as a flag. `StaticGrade` plugs the same reading into nbgrader's own
 `autograde` (in place of its `Execute` step), configured by the workspace's nbgrader_config.py.
@@ -13,9 +13,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.quiz.answers import read_answer
+from course_utils.quiz.reader import parse_cell, read_answer
 
 from .notebooks import METADATA_KEY
+from .per_student import student_cells
+from .term import TermKey
 
 
 @dataclass
@@ -48,23 +50,25 @@ class Release:
     """What the grader compares a submission with: the term's released notebook and key for one quiz."""
 
     quiz_id: str
-    term_id: str
-    key: dict  # question -> {"answer": "C", ...}
+    key: TermKey
     cells: dict  # grade_id -> released cell (plain dict)
     points: dict  # question -> points of its test cell
 
     @classmethod
-    def load(cls, course_dir: Path, quiz_id: str, term_key: dict) -> Release:
+    def load(cls, course_dir: Path, quiz_id: str, key: TermKey) -> Release:
         path = Path(course_dir) / "release" / quiz_id / f"{quiz_id}.ipynb"
-        if not path.is_file() or quiz_id not in term_key["quizzes"]:
+        if not path.is_file() or quiz_id not in key.quiz_ids():
             from .course import QuizCourseError
 
             raise QuizCourseError(f"{course_dir} has no released {quiz_id}: rebuild the term with course-quiz init.")
         notebook = json.loads(path.read_text("utf-8"))
         cells = {grade_id(cell): cell for cell in notebook["cells"] if grade_id(cell)}
-        key = {qid: entry for qid, entry in term_key["quizzes"][quiz_id].items() if not qid.startswith("_")}
-        points = {qid: float(cells[f"{qid}_test"]["metadata"]["nbgrader"].get("points", 1)) for qid in key}
-        return cls(quiz_id, term_key["term"], key, cells, points)
+        points = {q: float(cells[f"{q}_test"]["metadata"]["nbgrader"].get("points", 1)) for q in key.questions(quiz_id)}
+        return cls(quiz_id, key, cells, points)
+
+    @property
+    def term_id(self) -> str:
+        return self.key.term
 
     @property
     def max_score(self) -> float:
@@ -85,13 +89,14 @@ def source_text(cell) -> str:
     return source if isinstance(source, str) else ""
 
 
-def read_notebook(notebook, release: Release) -> Reading:
-    """Score one parsed submission against the release; never raises on what a student can write."""
+def read_notebook(notebook, release: Release, student_id: str | None = None) -> Reading:
+    """Score one parsed submission against the release (in this student's letters when each student has an
+    order of their own); never raises on what a student can write."""
     reading = Reading()
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list) or not all(isinstance(cell, dict) for cell in cells):
         return _not_graded(reading, "corrupted: not a notebook (no list of cells); scored 0")
-    if not _right_quiz(notebook, release, reading):
+    if not _right_quiz(notebook, release, reading) or not _right_student(notebook, release, student_id, reading):
         return reading
     by_id: dict[str, dict] = {}
     added = 0
@@ -111,9 +116,9 @@ def read_notebook(notebook, release: Release) -> Reading:
         )
     if added:
         reading.flags.append(f"added: {added} cell(s) not in the release (never run, never read)")
-    reading.flags += _changed_cells(by_id, release)
-    for question_id, entry in release.key.items():
-        reading.results.append(_grade_question(by_id.get(f"{question_id}_answer"), question_id, entry, release))
+    reading.flags += _changed_cells(by_id, student_cells(release.cells, release.key, release.quiz_id, student_id))
+    for question_id, answer in release.key.answers(release.quiz_id, student_id).items():
+        reading.results.append(_grade_question(by_id.get(f"{question_id}_answer"), question_id, answer, release))
     reading.flags += [
         f"look-alike: {result.problem} (scored 0)"
         for result in reading.results
@@ -136,10 +141,28 @@ def _not_graded(reading: Reading, flag: str) -> Reading:
     return reading
 
 
-def _right_quiz(notebook: dict, release: Release, reading: Reading) -> bool:
+def _stamp(notebook: dict) -> dict | None:
     metadata = notebook.get("metadata")
     stamp = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
-    if not isinstance(stamp, dict):
+    return stamp if isinstance(stamp, dict) else None
+
+
+def _right_student(notebook: dict, release: Release, student_id: str | None, reading: Reading) -> bool:
+    """With per-student orders, a notebook made for another student is in another order: not graded."""
+    made_for = (_stamp(notebook) or {}).get("student")
+    if release.quiz_id not in release.key.per_student or made_for is None or made_for == student_id:
+        return True
+    _not_graded(
+        reading,
+        f"another student's notebook: made for {made_for!r}, handed in as {student_id!r} (its choices are in "
+        "that student's order); not graded. Fix: have the student answer their own notebook.",
+    )
+    return False
+
+
+def _right_quiz(notebook: dict, release: Release, reading: Reading) -> bool:
+    stamp = _stamp(notebook)
+    if stamp is None:
         reading.flags.append("metadata: the notebook's quiz/term stamp is missing (graded by its cells)")
         return True
     if stamp.get("quiz") != release.quiz_id:
@@ -168,9 +191,9 @@ def _signature(cell: dict) -> tuple:
     return cell.get("cell_type"), flags
 
 
-def _changed_cells(by_id: dict, release: Release) -> list[str]:
+def _changed_cells(by_id: dict, released_cells: dict) -> list[str]:
     flags = []
-    for cell_id, released in release.cells.items():
+    for cell_id, released in released_cells.items():
         submitted = by_id.get(cell_id)
         locked = released["metadata"]["nbgrader"].get("locked")
         if submitted is None:
@@ -184,12 +207,12 @@ def _changed_cells(by_id: dict, release: Release) -> list[str]:
     return flags
 
 
-def _grade_question(cell, question_id: str, entry: dict, release: Release) -> QuestionResult:
+def _grade_question(cell, question_id: str, answer: str, release: Release) -> QuestionResult:
     points = release.points[question_id]
     if cell is None:
         return QuestionResult(question_id, None, f"answer cell {question_id}_answer was deleted", 0.0, points)
     letter, problem = read_answer(source_text(cell), f"answer_{question_id}")
-    score = points if letter is not None and letter == entry["answer"] else 0.0
+    score = points if letter is not None and letter == answer else 0.0
     return QuestionResult(question_id, letter, problem, score, points)
 
 
@@ -199,9 +222,8 @@ def _answer_cell_shape(cell, question_id: str) -> tuple[bool, int]:
     unreadable, and the answer's comment says why."""
     if cell is None:
         return False, 0
-    try:
-        tree = ast.parse(source_text(cell)[:20000])
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse_cell(source_text(cell))
+    if tree is None:
         return True, 0
     name = f"answer_{question_id}"
     plain = [
@@ -222,6 +244,23 @@ except ImportError:  # pragma: no cover - nbgrader is a dependency of this packa
     NbGraderPreprocessor = object
 
 
+class KeepFirstOfDuplicates(NbGraderPreprocessor):
+    """nbgrader sanitizing step in place of its `DeduplicateIds`: a cell whose grade id appeared earlier loses its
+    nbgrader metadata. nbgrader's own step leaves an empty one, which its metadata check then takes for an old
+    format and stops the whole class there. The first is kept, as `read_notebook` reads it."""
+
+    def preprocess(self, nb, resources):
+        seen = set()
+        for cell in nb.cells:
+            cell_id = grade_id(cell)
+            if cell_id in seen:
+                self.log.warning("%s appears more than once: only the first is read", cell_id)
+                cell.metadata.pop("nbgrader", None)
+            elif cell_id:
+                seen.add(cell_id)
+        return nb, resources
+
+
 class StaticGrade(NbGraderPreprocessor):
     """nbgrader autograde step in place of `Execute`: outputs of the test cells come from reading, not running.
 
@@ -232,12 +271,9 @@ class StaticGrade(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from nbformat.v4 import new_output
 
-        from .term import load_term
-
         course_dir = Path(resources["nbgrader"].get("course_root") or self._course_root())
-        _, term_key = load_term(course_dir)
-        release = Release.load(course_dir, resources["nbgrader"]["assignment"], term_key)
-        reading = read_notebook(json.loads(json.dumps(nb)), release)
+        release = Release.load(course_dir, resources["nbgrader"]["assignment"], TermKey.load(course_dir))
+        reading = read_notebook(json.loads(json.dumps(nb)), release, resources["nbgrader"].get("student"))
         results = {result.id: result for result in reading.results}
         for cell in nb.cells:
             if cell.cell_type == "code":
