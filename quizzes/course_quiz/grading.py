@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from uuid import uuid4
 
 from .course import (
     QuizCourseError,
@@ -31,7 +32,7 @@ from .text import printable
 
 FLAGS_FILE = "grading_flags.json"
 ANSWERS_DIR = "answers"  # answers/<quiz>.json: student -> question -> the letter read (null: unreadable)
-BATCH = 250  # submissions per gradebook commit
+BATCH = 500  # students per delete statement (SQLite bounds the variables of one statement)
 
 
 @dataclass
@@ -114,45 +115,69 @@ def _score(reading: Reading | None) -> float | None:
 
 
 def record_grades(course_dir: Path, quiz_id: str, readings: dict[str, Reading | None]) -> None:
-    """Replace each student's submission in the gradebook: auto scores, and the reading as the answer's comment
-    (shown by the formgrader; the letters themselves are kept as data by `save_answers`)."""
+    """Replace each student's submission in the gradebook, in one transaction of bulk statements (rows of
+    nbgrader's own tables, as its models would write them): auto scores, and the reading as the answer's
+    comment (shown by the formgrader; the letters themselves are kept as data by `save_answers`)."""
     from nbgrader.api import Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook
+    from sqlalchemy import insert
 
     readings = {student: reading for student, reading in readings.items() if may_enter_gradebook(student)}
     with gradebook(course_dir) as book:
         assignment = _registered(book, quiz_id)
         notebook = assignment.notebooks[0]
+        grade_cells = {cell.name: cell.id for cell in notebook.grade_cells}
+        solution_cells = {cell.name: cell.id for cell in notebook.solution_cells}
         known = {row[0] for row in book.db.query(Student.id)}
-        book.db.add_all([Student(id=student) for student in readings if student not in known])
-        old = book.db.query(SubmittedAssignment).filter(
-            SubmittedAssignment.assignment == assignment, SubmittedAssignment.student_id.in_(list(readings))
-        )
-        for submission in old:  # regrading replaces every earlier score, manual ones included
-            for submitted in submission.notebooks:
-                for row in (*submitted.grades, *submitted.comments):
-                    book.db.delete(row)
-                book.db.delete(submitted)
-            book.db.delete(submission)
-        book.db.flush()
-        grade_cells = {cell.name: cell for cell in notebook.grade_cells}
-        solution_cells = {cell.name: cell for cell in notebook.solution_cells}
-        for number, (student, reading) in enumerate(readings.items(), 1):
+        _remove_submissions(book.db, assignment.id, list(readings))
+        rows: dict = {Student: [{"id": s} for s in readings if s not in known]}
+        rows.update({SubmittedAssignment: [], SubmittedNotebook: [], Grade: [], Comment: []})
+        for student, reading in readings.items():
             if reading is None:
                 continue
-            submission = SubmittedAssignment(assignment=assignment, student_id=student)
-            submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+            submission, submitted = uuid4().hex, uuid4().hex
+            rows[SubmittedAssignment].append({"id": submission, "assignment_id": assignment.id, "student_id": student})
+            rows[SubmittedNotebook].append(
+                {"id": submitted, "assignment_id": submission, "notebook_id": notebook.id, "flagged": False}
+            )
             for result in reading.results:
-                Grade(
-                    cell=grade_cells[f"{result.id}_test"],
-                    notebook=submitted,
-                    auto_score=result.score,
-                    needs_manual_grade=False,
+                rows[Grade].append(
+                    {
+                        "id": uuid4().hex,
+                        "notebook_id": submitted,
+                        "cell_id": grade_cells[f"{result.id}_test"],
+                        "auto_score": result.score,
+                        "needs_manual_grade": False,
+                    }
                 )
-                Comment(cell=solution_cells[f"{result.id}_answer"], notebook=submitted, auto_comment=result.comment)
-            book.db.add(submission)
-            if number % BATCH == 0:
-                book.db.commit()
+                rows[Comment].append(
+                    {
+                        "id": uuid4().hex,
+                        "notebook_id": submitted,
+                        "cell_id": solution_cells[f"{result.id}_answer"],
+                        "auto_comment": result.comment,
+                    }
+                )
+        for model, table_rows in rows.items():
+            if table_rows:
+                book.db.execute(insert(model.__table__), table_rows)
         book.db.commit()
+
+
+def _remove_submissions(db, assignment_id: str, students: list[str]) -> None:
+    """A regrade replaces every earlier score of these students for this quiz, manual ones included."""
+    from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook
+    from sqlalchemy import delete, select
+
+    for start in range(0, len(students), BATCH):
+        old = select(SubmittedAssignment.id).where(
+            SubmittedAssignment.assignment_id == assignment_id,
+            SubmittedAssignment.student_id.in_(students[start : start + BATCH]),
+        )
+        notebooks = select(SubmittedNotebook.id).where(SubmittedNotebook.assignment_id.in_(old))
+        for model in (Grade, Comment):
+            db.execute(delete(model.__table__).where(model.notebook_id.in_(notebooks)))
+        db.execute(delete(SubmittedNotebook.__table__).where(SubmittedNotebook.assignment_id.in_(old)))
+        db.execute(delete(SubmittedAssignment.__table__).where(SubmittedAssignment.id.in_(old)))
 
 
 def _registered(book, quiz_id: str):
