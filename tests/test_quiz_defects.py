@@ -239,11 +239,13 @@ def test_a_read_only_gradebook_gives_one_line_naming_the_fix(term, tmp_path, cap
 # --- D9: nbgrader's own autograde of a whole class -------------------------------------------------------------
 
 
-def test_nbgraders_own_autograde_goes_past_a_duplicated_answer_cell(term, tmp_path):
-    for student, notebook in (("ann", all_right(term)), ("bob", all_right(term)), ("cid", all_wrong(term))):
-        if student == "ann":
-            answer = next(c for c in notebook["cells"] if c["metadata"]["nbgrader"]["grade_id"] == "q1_answer")
-            notebook["cells"].append(json.loads(json.dumps(answer)))
+def test_nbgraders_own_autograde_goes_past_a_duplicated_cell_or_an_old_schema(term, tmp_path):
+    students = {"ann": all_right(term), "bea": all_right(term), "bob": all_right(term), "cid": all_wrong(term)}
+    answer = next(c for c in students["ann"]["cells"] if c["metadata"]["nbgrader"]["grade_id"] == "q1_answer")
+    students["ann"]["cells"].append(json.loads(json.dumps(answer)))  # a duplicated answer cell
+    for cell in students["bea"]["cells"]:
+        cell["metadata"]["nbgrader"]["schema_version"] = 1  # what nbgrader takes for an old format
+    for student, notebook in students.items():
         write(term / "submitted" / student / QUIZ, f"{QUIZ}.ipynb", notebook)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), IPYTHONDIR=str(tmp_path / "ipython"))
@@ -258,8 +260,8 @@ def test_nbgraders_own_autograde_goes_past_a_duplicated_answer_cell(term, tmp_pa
     from course_quiz.course import gradebook
 
     with gradebook(term) as book:
-        scores = {s: book.find_submission(QUIZ, s).score for s in ("ann", "bob", "cid")}
-    assert scores == {"ann": 5.0, "bob": 5.0, "cid": 0.0}, done.stderr[-2000:]
+        scores = {s: book.find_submission(QUIZ, s).score for s in students}
+    assert scores == {"ann": 5.0, "bea": 5.0, "bob": 5.0, "cid": 0.0}, done.stderr[-2000:]
 
 
 # --- D11: feedback after a manual override ---------------------------------------------------------------------

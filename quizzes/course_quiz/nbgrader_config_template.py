@@ -17,7 +17,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course_quiz.static_grade import KeepFirstOfDuplicates, StaticGrade
+from course_quiz.static_grade import SanitizeCellMetadata, StaticGrade
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -26,11 +26,11 @@ c.CourseDirectory.course_id = "fine-tuning-pretrained-models"
 # Answer cells hold `answer_qN = ""` above an empty solution region; no stub is added.
 c.ClearSolutions.code_stub = {"python": ""}
 
-# A notebook with a duplicated cell must not stop the class: nbgrader's DeduplicateIds leaves metadata that its
-# own check then refuses, ending `nbgrader autograde <quiz>` for every student after it.
+# One notebook must not stop the class: nbgrader's DeduplicateIds leaves metadata that its own check then refuses
+# (as it refuses an edited schema version), ending `nbgrader autograde <quiz>` for every student after it.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
-    KeepFirstOfDuplicates,
+    SanitizeCellMetadata,
     OverwriteKernelspec,
     OverwriteCells,
     CheckCellMetadata,

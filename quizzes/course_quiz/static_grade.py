@@ -244,24 +244,42 @@ except ImportError:  # pragma: no cover - nbgrader is a dependency of this packa
     NbGraderPreprocessor = object
 
 
-class KeepFirstOfDuplicates(NbGraderPreprocessor):
-    """nbgrader sanitizing step in place of its `DeduplicateIds`: a cell whose grade id appeared earlier loses its
-    nbgrader metadata. nbgrader's own step leaves an empty one, which its metadata check then takes for an old
-    format and stops the whole class there. The first is kept, as `read_notebook` reads it."""
+class _WorkspaceStep(NbGraderPreprocessor):
+    def _course_root(self) -> str:
+        from nbgrader.coursedir import CourseDirectory
+
+        return CourseDirectory(parent=self.parent, config=self.config).root
+
+
+class SanitizeCellMetadata(_WorkspaceStep):
+    """nbgrader sanitizing step in place of its `DeduplicateIds`: every cell's nbgrader metadata becomes the
+    release's (the first cell of each grade id), and any other cell loses it. The release's metadata is what
+    `read_notebook` counts anyway; nbgrader's own steps would stop the whole class at one notebook whose
+    metadata they refuse (a duplicated cell, an edited schema version)."""
 
     def preprocess(self, nb, resources):
+        from nbformat import from_dict
+
+        released = _release(self, resources).cells
         seen = set()
         for cell in nb.cells:
             cell_id = grade_id(cell)
-            if cell_id in seen:
-                self.log.warning("%s appears more than once: only the first is read", cell_id)
-                cell.metadata.pop("nbgrader", None)
-            elif cell_id:
+            if cell_id in released and cell_id not in seen:
                 seen.add(cell_id)
+                cell.metadata["nbgrader"] = from_dict(released[cell_id]["metadata"]["nbgrader"])
+            elif "nbgrader" in cell.metadata:
+                self.log.warning("a cell %r not read (duplicated or not in the release): metadata dropped", cell_id)
+                cell.metadata.pop("nbgrader")
         return nb, resources
 
 
-class StaticGrade(NbGraderPreprocessor):
+def _release(step, resources) -> Release:
+    """The release of the quiz nbgrader is working on, in the workspace nbgrader was started in."""
+    course_dir = Path(resources["nbgrader"].get("course_root") or step._course_root())
+    return Release.load(course_dir, resources["nbgrader"]["assignment"], TermKey.load(course_dir))
+
+
+class StaticGrade(_WorkspaceStep):
     """nbgrader autograde step in place of `Execute`: outputs of the test cells come from reading, not running.
 
     Every output the student saved is dropped; a test cell gets an error output (0 points) or a plain one
@@ -271,8 +289,7 @@ class StaticGrade(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from nbformat.v4 import new_output
 
-        course_dir = Path(resources["nbgrader"].get("course_root") or self._course_root())
-        release = Release.load(course_dir, resources["nbgrader"]["assignment"], TermKey.load(course_dir))
+        release = _release(self, resources)
         reading = read_notebook(json.loads(json.dumps(nb)), release, resources["nbgrader"].get("student"))
         results = {result.id: result for result in reading.results}
         for cell in nb.cells:
@@ -291,8 +308,3 @@ class StaticGrade(NbGraderPreprocessor):
             else:
                 cell.outputs = [new_output("stream", name="stdout", text=f"{result.score:g} points: {result.comment}")]
         return nb, resources
-
-    def _course_root(self) -> str:
-        from nbgrader.coursedir import CourseDirectory
-
-        return CourseDirectory(parent=self.parent, config=self.config).root
