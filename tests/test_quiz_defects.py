@@ -355,6 +355,11 @@ def test_each_student_sees_an_order_of_their_own_and_is_graded_in_it(term, tmp_p
     assert lines["ann"].split()[1] == "5/5" and lines["bob"].split()[1] == f"{copied}/5" and copied < 5
     assert lines["cid"].split()[1] == "-" and "another student's notebook" in lines["cid"]
     assert "edited" not in lines["ann"]  # its question cells are the student's own, not a tampering
+    from course_quiz.course import gradebook
+
+    with gradebook(term) as book:  # the formgrader shows both letters: the student's and the term's
+        comments = [c.auto_comment for c in book.find_submission_notebook(QUIZ, QUIZ, "bob").comments]
+    assert any("(the term's" in comment for comment in comments), comments
     report = (term / "reports" / f"{QUIZ}-item-analysis.html").read_text()
     assert "item analysis of 2 graded submissions" in report
 

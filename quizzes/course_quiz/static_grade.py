@@ -27,11 +27,15 @@ class QuestionResult:
     problem: str  # why nothing was read ("" when a letter was)
     score: float
     points: float
+    term_letter: str | None = None  # the same choice in the term's order, when the student had an order of their own
 
     @property
     def comment(self) -> str:
-        """What the gradebook keeps as the answer cell's comment (feedback and item analysis read it)."""
-        return f"read as {self.letter}" if self.letter else f"unreadable: {self.problem}"
+        """What the formgrader shows as the answer cell's comment (the letters are kept as data elsewhere)."""
+        if not self.letter:
+            return f"unreadable: {self.problem}"
+        in_term = f" (the term's {self.term_letter})" if self.term_letter not in (None, self.letter) else ""
+        return f"read as {self.letter}{in_term}"
 
 
 @dataclass
@@ -119,6 +123,12 @@ def read_notebook(notebook, release: Release, student_id: str | None = None) -> 
     reading.flags += _changed_cells(by_id, student_cells(release.cells, release.key, release.quiz_id, student_id))
     for question_id, answer in release.key.answers(release.quiz_id, student_id).items():
         reading.results.append(_grade_question(by_id.get(f"{question_id}_answer"), question_id, answer, release))
+    if student_id is not None and release.quiz_id in release.key.per_student:
+        letters = {result.id: result.letter for result in reading.results}
+        for result, in_term in zip(
+            reading.results, release.key.in_term_letters(release.quiz_id, student_id, letters).values()
+        ):
+            result.term_letter = in_term
     reading.flags += [
         f"look-alike: {result.problem} (scored 0)"
         for result in reading.results
