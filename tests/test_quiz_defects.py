@@ -335,10 +335,10 @@ def right_letters_in(notebook: dict, term: Path) -> dict[str, str]:
 
 
 def test_each_student_sees_an_order_of_their_own_and_is_graded_in_it(term, tmp_path, capsys):
-    students = ["ann", "bob", "cid"]
+    students = ["ann", "bob", "cid", "dan"]
     notebooks = per_student_release(term, tmp_path, students)
     picks = {s: right_letters_in(notebooks[s], term) for s in students}
-    assert len({tuple(p.values()) for p in picks.values()}) == 3  # three different letter keys
+    assert len({tuple(p.values()) for p in picks.values()}) == len(students)  # a letter key each
     for student, notebook in notebooks.items():
         text = json.dumps(notebook)
         assert TERM_SECRET not in text and not [
@@ -348,12 +348,14 @@ def test_each_student_sees_an_order_of_their_own_and_is_graded_in_it(term, tmp_p
     write(inbox, "ann.ipynb", answered(notebooks["ann"], picks["ann"]))  # honest
     write(inbox, "bob.ipynb", answered(notebooks["bob"], picks["ann"]))  # copies ann's letters
     write(inbox, "cid.ipynb", answered(notebooks["ann"], picks["ann"]))  # hands in ann's notebook
+    write(inbox, "dan.ipynb", all_right(term))  # the class-wide notebook, answered in the term's order
     assert autograde(capsys, inbox, term)[0] == EXIT_OK
     assert main(["summary", "--course", str(term)]) == EXIT_OK
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
     copied = sum(picks["ann"][q] == picks["bob"][q] for q in picks["ann"])
     assert lines["ann"].split()[1] == "5/5" and lines["bob"].split()[1] == f"{copied}/5" and copied < 5
     assert lines["cid"].split()[1] == "-" and "another student's notebook" in lines["cid"]
+    assert lines["dan"].split()[1] == "-" and "the class-wide notebook" in lines["dan"]
     assert "edited" not in lines["ann"]  # its question cells are the student's own, not a tampering
     from course_quiz.course import gradebook
 

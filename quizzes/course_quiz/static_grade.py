@@ -158,14 +158,19 @@ def _stamp(notebook: dict) -> dict | None:
 
 
 def _right_student(notebook: dict, release: Release, student_id: str | None, reading: Reading) -> bool:
-    """With per-student orders, a notebook made for another student is in another order: not graded."""
-    made_for = (_stamp(notebook) or {}).get("student")
-    if release.quiz_id not in release.key.per_student or made_for is None or made_for == student_id:
+    """With per-student orders, a notebook made for another student, or the class-wide one, shows its choices in
+    another order than the one this student is graded in: not graded."""
+    stamp = _stamp(notebook)
+    if release.quiz_id not in release.key.per_student or stamp is None or student_id is None:
         return True
+    made_for = stamp.get("student")
+    if made_for == student_id:
+        return True
+    whose = "the class-wide notebook" if made_for is None else f"another student's notebook, made for {made_for!r}"
     _not_graded(
         reading,
-        f"another student's notebook: made for {made_for!r}, handed in as {student_id!r} (its choices are in "
-        "that student's order); not graded. Fix: have the student answer their own notebook.",
+        f"{whose}, handed in as {student_id!r}: {release.quiz_id} was released per student and its choices are in "
+        "another order; not graded. Fix: have the student answer their own notebook.",
     )
     return False
 
