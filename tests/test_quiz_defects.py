@@ -118,6 +118,11 @@ def test_bad_names_never_enter_the_gradebook_and_no_row_is_forged(term, tmp_path
         quizzes = len(json.loads((term / "key.json").read_text())["quizzes"])
         assert len(eve) == (quizzes if name == "grades.csv" else 1), (name, eve)
         assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "-", "@")], name
+    capsys.readouterr()
+    assert main(["summary", "--course", str(term)]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + 1 + 1 + len(FORMULAS)  # header, eve, the forged folder and the formula names
+    assert [line for line in lines if line.startswith("x\\nquiz1") and "bad name" in line]
 
 
 def test_every_csv_cell_is_quoted_and_formula_text_is_neutralised(term, tmp_path, capsys):
