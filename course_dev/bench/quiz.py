@@ -17,7 +17,7 @@ QUICK_QUIZ_STUDENTS = 40
 PER_KERNEL_PER_MINUTE = 41.0
 
 
-def simulated_quiz_class(term_key: dict, release: dict, size: int, seed: int = 10) -> dict[str, dict]:
+def simulated_quiz_class(answers: dict[str, str], release: dict, size: int, seed: int = 10) -> dict[str, dict]:
     """`size` submissions of a term's quiz: abilities and difficulties as in item response theory (right with
     probability sigmoid(ability - difficulty)), wrong students favouring some distractors, a few unreadable."""
     import copy
@@ -25,7 +25,7 @@ def simulated_quiz_class(term_key: dict, release: dict, size: int, seed: int = 1
     import random
 
     rng = random.Random(seed)
-    questions = [q for q in term_key if not q.startswith("_")]
+    questions = list(answers)
     difficulty = {q: rng.uniform(-1.5, 1.5) for q in questions}
     appeal = {q: [rng.random() ** 2 for _ in range(3)] for q in questions}  # one distractor often hardly picked
     answer_cells = {cell["metadata"]["nbgrader"]["grade_id"]: index for index, cell in enumerate(release["cells"])}
@@ -34,7 +34,7 @@ def simulated_quiz_class(term_key: dict, release: dict, size: int, seed: int = 1
         ability = rng.gauss(0, 1)
         notebook = copy.deepcopy(release)
         for question in questions:
-            right = term_key[question]["answer"]
+            right = answers[question]
             if rng.random() < 1 / (1 + math.exp(difficulty[question] - ability)):
                 letter = right
             else:
@@ -51,6 +51,7 @@ def quiz_throughput(quick: bool) -> dict:
     import secrets
 
     from course_quiz.cli import main as course_quiz
+    from course_quiz.term import TermKey
 
     size = QUICK_QUIZ_STUDENTS if quick else QUIZ_CLASS_SIZE
     with tempfile.TemporaryDirectory(prefix="course-bench-quiz-") as scratch:
@@ -59,19 +60,19 @@ def quiz_throughput(quick: bool) -> dict:
         bank = project_root() / "quizzes" / "bank"
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", module=r"nbgrader\..*")
-            if course_quiz(["init", str(workspace), f"--seed={secrets.token_urlsafe(16)}", "--bank", str(bank)]):
+            if course_quiz(["init", str(workspace), f"--term-secret={secrets.token_urlsafe(16)}", "--bank", str(bank)]):
                 raise RuntimeError("course-quiz init failed: see the message above")
-            term_key = json.loads((workspace / "key.json").read_text())["quizzes"]["quiz1"]
+            answers = TermKey.load(workspace).answers("quiz1")
             release = json.loads((workspace / "release" / "quiz1" / "quiz1.ipynb").read_text())
             inbox.mkdir(parents=True)
-            for student, notebook in simulated_quiz_class(term_key, release, size).items():
+            for student, notebook in simulated_quiz_class(answers, release, size).items():
                 (inbox / f"{student}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
             started = time.monotonic()
             exit_code = course_quiz(["autograde", str(inbox), "--course", str(workspace), "--quiet"])
             seconds = time.monotonic() - started
         if exit_code:
             raise RuntimeError("course-quiz autograde failed: see the message above")
-        items = _item_summary(workspace, term_key)
+        items = _item_summary(workspace, answers)
     return {
         "quiz": "quiz1",
         "submissions": size,
@@ -82,11 +83,10 @@ def quiz_throughput(quick: bool) -> dict:
     }
 
 
-def _item_summary(workspace: Path, term_key: dict) -> list[dict]:
+def _item_summary(workspace: Path, key: dict[str, str]) -> list[dict]:
     from course_quiz.grading import class_answers
     from course_quiz.item_analysis import analyse
 
-    key = {q: entry["answer"] for q, entry in term_key.items() if not q.startswith("_")}
     return [
         {
             "question": item.id,

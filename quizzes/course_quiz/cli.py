@@ -54,7 +54,6 @@ def parser() -> argparse.ArgumentParser:
         help="the term's secret (default: a random one, kept in <workspace>/term.json); write --term-secret=VALUE "
         "when the value begins with '-', as a random token may",
     )
-    init.add_argument("--seed", dest="term_secret", help=argparse.SUPPRESS)  # the benchmark's older spelling
     init.add_argument("--term", help="term id written into the notebooks (default: the folder name)")
     init.add_argument("--bank", type=Path, help="public bank folder (default: <checkout>/quizzes/bank)")
     init.set_defaults(run=run_init)
