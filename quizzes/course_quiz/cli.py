@@ -170,6 +170,10 @@ def run_autograde(arguments) -> int:
     run = autograde_folder(arguments.folder, course, arguments.quiz, progress=None if arguments.quiet else print)
     for note in run.notes:
         print(note)
+    from .formgrader import write_autograded  # the formgrader's view of these grades
+
+    shown = write_autograded(course, run.quiz_id, arguments.folder)
+    print(f"{len(shown)} notebooks for nbgrader's formgrader in {course / 'autograded'}")
     csv_path = export_csv(course, course / "exports" / "grades.csv")
     report = _report(course, run.quiz_id, analyse, write_report)
     flagged = sum(1 for row in run.rows if row.flags)
