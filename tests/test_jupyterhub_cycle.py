@@ -18,6 +18,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -170,8 +171,9 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
     shots = Shots(SCREENSHOTS)
     try:
         home = {name: users.add(name) for name in (INSTRUCTOR, *STUDENTS)}
-        bin_dir = user_bin(root)
+        bin_dir, python_env = user_bin(root)
         env = {
+            **python_env,
             "PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin",
             "JUPYTER_CONFIG_PATH": str(etc),  # nbgrader finds the exchange and the course id here
             "CI": "true",
@@ -216,6 +218,8 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
                 page.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/gradebook/{QUIZ}/{QUIZ}")
                 page.wait_for_selector("a.name-shown", state="attached", timeout=60_000)  # names hidden by default
                 assert page.locator("a.name-shown").count() == len(STUDENTS)
+                page.click("text=Show All Names")
+                page.wait_for_selector(f"a.name-shown:has-text('{STUDENTS[0]}')", timeout=30_000)
                 shots.take(page, "formgrader-submissions-list")
                 by_student = {row["student"]: row["id"] for row in listed}
                 for student in STUDENTS:
@@ -275,6 +279,10 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
                     shots.take(student_page, f"{overridden}-feedback-page")
                 finally:
                     chromium_context.close()
+            except Exception:
+                for number, open_page in enumerate(context.pages):
+                    open_page.screenshot(path=str(SCREENSHOTS / f"hub-failure-{number}.png"), full_page=True)
+                raise
             finally:
                 context.close()
 
@@ -289,6 +297,9 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
             hub.stop()
         leftovers = [f"{p.pid} {' '.join(p.info['cmdline'] or [])[:120]}" for p in users.processes()]
         users.remove()
+        if (root / "jupyterhub.log").is_file():  # the hub's and every server's log, kept beside the screenshots
+            shutil.copy(root / "jupyterhub.log", SCREENSHOTS / "hub-jupyterhub.log")
+        shutil.rmtree(root, ignore_errors=True)
     assert not leftovers, f"processes of the test's users outlived the hub: {leftovers}"
     assert not [port for port in hub.ports if port_is_open(port)], f"ports still open after stop: {hub.ports}"
     print("screenshots:\n" + "\n".join(str(path.relative_to(ROOT)) for path in shots.taken))

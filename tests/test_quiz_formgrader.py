@@ -98,6 +98,7 @@ def test_a_manual_override_shows_in_nbgraders_feedback_and_the_export(graded, tm
     assert result["success"], result.get("log")
     page = (workspace / "feedback" / "ben" / QUIZ / f"{QUIZ}.html").read_text()
     assert "Score: 1.0 / " in page
+    assert api.release_feedback(QUIZ, "ben")["success"]  # into the exchange, for the student to fetch
     assert main(["export", "--course", str(workspace), "--to", str(tmp_path / "grades.csv")]) == 0
     with open(tmp_path / "grades.csv", newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == QUIZ}

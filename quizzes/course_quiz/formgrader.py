@@ -41,6 +41,7 @@ def write_autograded(course_dir: Path, quiz_id: str, folder: Path) -> list[Path]
         target = course_dir / "autograded" / student / quiz_id / f"{quiz_id}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(autograded_notebook(release, submission.notebook, results), indent=1))
+        (target.parent / "timestamp.txt").write_text(handed_in_at(submission.path))  # feedback needs it
         written.append(target)
         if not collected_here:
             _as_collected(course_dir, quiz_id, student, submission.path)
@@ -107,5 +108,13 @@ def _as_collected(course_dir: Path, quiz_id: str, student: str, source: Path) ->
     target = course_dir / "submitted" / student / quiz_id
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target / f"{quiz_id}.ipynb", follow_symlinks=False)
-    stamp = datetime.fromtimestamp(source.lstat().st_mtime, timezone.utc)
-    (target / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+    (target / "timestamp.txt").write_text(handed_in_at(source))
+
+
+def handed_in_at(notebook: Path) -> str:
+    """nbgrader's timestamp.txt beside the notebook (collect writes it), else the file's modification time."""
+    stamp = notebook.parent / "timestamp.txt"
+    if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 100:
+        return stamp.read_text(encoding="utf-8", errors="replace").strip()
+    moment = datetime.fromtimestamp(notebook.lstat().st_mtime, timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f %Z")

@@ -45,26 +45,39 @@ def reachable_by_all(path: Path) -> bool:
     return all(os.stat(folder).st_mode & 0o001 for folder in path.resolve().parents)
 
 
-def user_bin(root: Path) -> Path:
+def user_bin(root: Path) -> tuple[Path, dict[str, str]]:
     """A folder of commands (`course-quiz`, `nbgrader`, `jupyterhub-singleuser`, `python`) that the test's
-    local users can run with the course's installed packages.
+    local users can run with the course's installed packages, and the environment they need.
 
     Where the course's venv is built on an interpreter other users cannot reach (pyenv under /root, as on
-    this machine), a venv of the system's Python of the same minor version reads the course venv's
-    site-packages, and its share/ and etc/ are the course venv's (JupyterLab's extensions and settings,
-    nbgrader's server extensions).
+    this machine), the interpreter and its standard library (not its site-packages) are copied into the
+    test's folder, and a venv made from the copy reads the course venv's site-packages; its share/ and etc/
+    are the course venv's (JupyterLab's extensions and settings, nbgrader's server extensions). The same
+    interpreter build, not the system's Python: a different 3.11 patch release breaks soupsieve 4.1, which
+    nbconvert needs to render the formgrader's pages.
     """
     if reachable_by_all(Path(sys.executable)):
-        return VENV_BIN
+        return VENV_BIN, {}
+    base = Path(sys.base_prefix)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    system = next((Path(p) / version for p in ("/usr/bin", "/usr/local/bin") if (Path(p) / version).is_file()), None)
-    if system is None or not reachable_by_all(system):
-        raise HubProblem(
-            f"{sys.executable} cannot be run by other users and there is no /usr/bin/{version}. "
-            f"Fix: apt-get install -y {version}, or build the venv from a Python outside /root."
-        )
+    copy = root / "python"
+    (copy / "bin").mkdir(parents=True)
+    shutil.copy2(base / "bin" / version, copy / "bin" / version)
+    (copy / "lib").mkdir()
+    for library in (base / "lib").glob("libpython*.so*"):
+        shutil.copy2(library, copy / "lib" / library.name)
+    shutil.copytree(
+        base / "lib" / version, copy / "lib" / version, ignore=shutil.ignore_patterns("site-packages", "test")
+    )
+    (copy / "lib" / version / "site-packages").mkdir()
+    environment = {"LD_LIBRARY_PATH": str(copy / "lib")}
     venv = root / "user-venv"
-    subprocess.run([str(system), "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    subprocess.run(
+        [str(copy / "bin" / version), "-m", "venv", "--without-pip", str(venv)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **environment},
+    )
     course_site = VENV_BIN.parent / "lib" / version / "site-packages"
     (venv / "lib" / version / "site-packages" / "course-venv.pth").write_text(
         f"import site; site.addsitedir({str(course_site)!r})\n"
@@ -73,12 +86,14 @@ def user_bin(root: Path) -> Path:
         (venv / shared).symlink_to(VENV_BIN.parent / shared)
     for command, module in COMMANDS.items():
         script = venv / "bin" / command
-        script.write_text(f'#!/bin/sh\nexec "{venv / "bin" / "python"}" -m {module} "$@"\n')
+        script.write_text(
+            f'#!/bin/sh\nLD_LIBRARY_PATH="{copy / "lib"}" exec "{venv / "bin" / "python"}" -m {module} "$@"\n'
+        )
         script.chmod(0o755)
-    for folder in [venv, *venv.rglob("*")]:
-        if not folder.is_symlink():
-            folder.chmod(folder.stat().st_mode | 0o005)
-    return venv / "bin"
+    for path in [copy, venv, *copy.rglob("*"), *venv.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o005)
+    return venv / "bin", environment
 
 
 def free_port() -> int:
