@@ -61,13 +61,16 @@ class Shots:
     def __init__(self, folder: Path):
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("hub-*.png"):
+        for old in folder.glob("hub-*"):
             old.unlink()
         self.taken: list[Path] = []
 
-    def take(self, page, name: str) -> Path:
+    def take(self, page, name: str, scroll_to: str | None = None) -> Path:
+        """The page as the user sees it: the viewport, scrolled to `scroll_to` if given."""
         path = self.folder / f"hub-{len(self.taken) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if scroll_to:
+            page.locator(scroll_to).first.scroll_into_view_if_needed()
+        page.screenshot(path=str(path))
         self.taken.append(path)
         return path
 
@@ -213,6 +216,9 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
                 page = log_in(context, hub, INSTRUCTOR)
                 assignment = api_get(page, hub, INSTRUCTOR, f"/formgrader/api/assignment/{QUIZ}")
                 assert assignment["status"] == "released" and assignment["num_submissions"] == len(STUDENTS)
+                page.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/manage_assignments")
+                page.wait_for_selector(f"text={QUIZ}", timeout=60_000)
+                shots.take(page, "formgrader-manage-assignments")  # released, 3 submissions: no draft
                 listed = api_get(page, hub, INSTRUCTOR, f"/formgrader/api/submitted_notebooks/{QUIZ}/{QUIZ}")
                 assert {row["student"]: row["score"] for row in listed} == {s: float(v) for s, v in expected.items()}
                 page.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/gradebook/{QUIZ}/{QUIZ}")
@@ -228,7 +234,7 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
                     shown = page.locator("body").inner_text()
                     for question, letter in plan[student].items():
                         assert f'answer_{question} = "{letter}"' in shown, f"{student}'s {question} not shown"
-                    shots.take(page, f"formgrader-{student}")
+                    shots.take(page, f"formgrader-{student}", scroll_to="input.score#q1_test")
 
                 # --- a manual override, typed into the formgrader -------------------------------------------
                 overridden = STUDENTS[1]
@@ -245,7 +251,7 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
                     time.sleep(0.5)
                 else:
                     raise AssertionError(f"the override typed into the formgrader was not saved: {rows}")
-                shots.take(page, f"formgrader-{overridden}-overridden")
+                shots.take(page, f"formgrader-{overridden}-overridden", scroll_to="input.score#q2_test")
                 summary = instructor("course-quiz", "summary", "--course", str(teacher))
                 assert "manual: q2_test set by hand to 1" in summary, summary
 
@@ -255,7 +261,7 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
                 past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(timespec="minutes")
                 instructor("course-quiz", "settings", "--course", str(teacher), "--feedback-after", past)
                 instructor("course-quiz", "feedback", QUIZ, "--course", str(teacher))
-                instructor("nbgrader", "generate_feedback", QUIZ)
+                instructor("nbgrader", "generate_feedback", QUIZ, "--force")  # over course-quiz's own pages
                 instructor("nbgrader", "release_feedback", QUIZ)
                 student_page = log_in(
                     chromium_context := chromium.launch(playwright, root / "profile-feedback"), hub, overridden

@@ -43,7 +43,11 @@ def graded(tmp_path_factory):
     inbox = root / "lms" / QUIZ
     inbox.mkdir(parents=True)
     (inbox / "ann.ipynb").write_text(answered(release, right))
-    (inbox / "ben.ipynb").write_text(answered(release, wrong))
+    collected = inbox / "ben" / QUIZ  # as `nbgrader collect` leaves a submission made through the exchange
+    collected.mkdir(parents=True)
+    (collected / f"{QUIZ}.ipynb").write_text(answered(release, wrong))
+    (collected / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    (collected / "submission_secret.txt").write_text("0f" * 64)
     exchange = root / "exchange"
     exchange.mkdir()
     config = workspace / "nbgrader_config.py"
@@ -99,6 +103,8 @@ def test_a_manual_override_shows_in_nbgraders_feedback_and_the_export(graded, tm
     page = (workspace / "feedback" / "ben" / QUIZ / f"{QUIZ}.html").read_text()
     assert "Score: 1.0 / " in page
     assert api.release_feedback(QUIZ, "ben")["success"]  # into the exchange, for the student to fetch
+    released = list((graded["workspace"].parent / "exchange").rglob("feedback/*.html"))
+    assert len(released) == 1, released
     assert main(["export", "--course", str(workspace), "--to", str(tmp_path / "grades.csv")]) == 0
     with open(tmp_path / "grades.csv", newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == QUIZ}

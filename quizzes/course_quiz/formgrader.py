@@ -41,7 +41,7 @@ def write_autograded(course_dir: Path, quiz_id: str, folder: Path) -> list[Path]
         target = course_dir / "autograded" / student / quiz_id / f"{quiz_id}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(autograded_notebook(release, submission.notebook, results), indent=1))
-        (target.parent / "timestamp.txt").write_text(handed_in_at(submission.path))  # feedback needs it
+        _copy_exchange_files(submission.path, target.parent)
         written.append(target)
         if not collected_here:
             _as_collected(course_dir, quiz_id, student, submission.path)
@@ -108,7 +108,17 @@ def _as_collected(course_dir: Path, quiz_id: str, student: str, source: Path) ->
     target = course_dir / "submitted" / student / quiz_id
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target / f"{quiz_id}.ipynb", follow_symlinks=False)
-    (target / "timestamp.txt").write_text(handed_in_at(source))
+    _copy_exchange_files(source, target)
+
+
+def _copy_exchange_files(notebook: Path, folder: Path) -> None:
+    """What nbgrader's feedback steps read beside the autograded notebook: timestamp.txt (always) and the
+    submission's secret (only a submission through the exchange has one; feedback for the others goes back
+    through the LMS)."""
+    (folder / "timestamp.txt").write_text(handed_in_at(notebook))
+    secret = notebook.parent / "submission_secret.txt"
+    if secret.is_file() and not secret.is_symlink() and secret.stat().st_size < 1000:
+        shutil.copyfile(secret, folder / secret.name)
 
 
 def handed_in_at(notebook: Path) -> str:

@@ -23,6 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.browser.lab_server import LabServer, free_port
+
 COURSE_ID = "fine-tuning-pretrained-models"
 PASSWORD = "course-hub-test-password"  # DummyAuthenticator: the test's own users, on 127.0.0.1 only
 VENV_BIN = Path(sys.executable).parent
@@ -94,12 +96,6 @@ def user_bin(root: Path) -> tuple[Path, dict[str, str]]:
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o005)
     return venv / "bin", environment
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_is_open(port: int) -> bool:
@@ -199,24 +195,20 @@ class Users:
         self.names = []
 
 
-class Hub:
-    """`jupyterhub -f <config>` as root on free loopback ports; `stop()` ends the hub, the proxy and servers."""
+class Hub(LabServer):
+    """`jupyterhub -f <config>` as root on free loopback ports; `stop()` ends the hub, the proxy and servers.
+
+    A LabServer for its log reader and its stop (the group, then every descendant), after a SIGINT that lets
+    the hub stop each user's server and its proxy itself."""
 
     def __init__(self, root: Path, users: dict[str, Path], admin: str, environment: dict[str, str], bin_dir: Path):
-        self.root = root
+        super().__init__(root, env=dict(os.environ), log_path=root / "jupyterhub.log")
         self.bin_dir = bin_dir  # the users' commands (user_bin)
         self.users = users  # name -> home
         self.admin = admin
         self.environment = environment  # what every single-user server gets
-        self.port, self.hub_port, self.api_port = free_port(), free_port(), free_port()
-        self.process: subprocess.Popen | None = None
-        self.log_path = root / "jupyterhub.log"
-        self._reader: threading.Thread | None = None
-        self._lines: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.hub_port, self.api_port = free_port(), free_port()
+        self.url = self.base_url  # the proxy's public port: what a browser opens
 
     @property
     def ports(self) -> list[int]:
@@ -285,46 +277,22 @@ c.Spawner.environment = {{
                 time.sleep(0.5)
         raise HubProblem(f"jupyterhub did not answer on {self.url} within {timeout:.0f} s:\n{self.output()[-4000:]}")
 
-    def output(self) -> str:
-        return "".join(self._lines)
-
-    def _read(self) -> None:
-        with open(self.log_path, "w", encoding="utf-8") as log:
-            for line in self.process.stdout:
-                self._lines.append(line)
-                log.write(line)
-                log.flush()
-
     def stop(self) -> None:
-        """SIGINT (the hub stops every server and its proxy), then SIGTERM/SIGKILL of its group and children."""
         if self.process is None:
             return
-        descendants = self._descendants()
+        descendants = self._descendants()  # single-user servers run in their own sessions
         if self.process.poll() is None:
-            for sig, wait in ((signal.SIGINT, 60), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(self.process.pid, sig)
-                    self.process.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-                except ProcessLookupError:
-                    break
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        super().stop()
         for process in descendants:
             try:
                 process.kill()
-            except Exception:
+            except Exception:  # already gone
                 pass
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-
-    def _descendants(self) -> list:
-        try:
-            import psutil
-
-            return psutil.Process(self.process.pid).children(recursive=True)
-        except Exception:
-            return []
 
 
 def shared_folder(prefix: str) -> Path:
