@@ -88,6 +88,10 @@ def test_the_autograded_notebook_is_the_release_with_the_students_answers(graded
     for question, letter in graded["right"].items():
         assert by_id[f"{question}_answer"]["source"] == f'answer_{question} = "{letter}"'
         assert by_id[f"{question}_test"]["outputs"][0]["text"].startswith(f"1 points: read as {letter}")
+    ben = json.loads((workspace / "autograded" / "ben" / QUIZ / f"{QUIZ}.ipynb").read_text())
+    failed = [c["outputs"][0] for c in ben["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "q1_test"]
+    assert failed[0]["output_type"] == "error"  # nbgrader's mark of a failed test: 0 points
+    assert failed[0]["traceback"][0].startswith("NotGraded: 0 points: read as ")  # what the formgrader shows
 
 
 def test_a_manual_override_shows_in_nbgraders_feedback_and_the_export(graded, tmp_path):

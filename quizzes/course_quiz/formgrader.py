@@ -100,7 +100,8 @@ def _output(score: float, comment: str) -> dict:
     """As StaticGrade writes it: a plain output for points, an error output for 0 (nbgrader's convention)."""
     if score:
         return {"output_type": "stream", "name": "stdout", "text": f"{score:g} points: {comment}\n"}
-    return {"output_type": "error", "ename": "NotGraded", "evalue": f"0 points: {comment}", "traceback": []}
+    text = f"0 points: {comment}"  # the traceback is what nbconvert shows of an error output
+    return {"output_type": "error", "ename": "NotGraded", "evalue": text, "traceback": [f"NotGraded: {text}"]}
 
 
 def _as_collected(course_dir: Path, quiz_id: str, student: str, source: Path) -> None:
