@@ -369,6 +369,9 @@ def test_each_student_sees_an_order_of_their_own_and_is_graded_in_it(term, tmp_p
     assert any("(the term's" in comment for comment in comments), comments
     report = (term / "reports" / f"{QUIZ}-item-analysis.html").read_text()
     assert "item analysis of 2 graded submissions" in report
+    for student in ("ann", "bob"):  # the formgrader shows each student the choices in their own order
+        autograded = json.loads((term / "autograded" / student / QUIZ / f"{QUIZ}.ipynb").read_text())
+        assert right_letters_in(autograded, term) == picks[student]
 
 
 def test_the_benchmark_prints_throughput_including_the_export(capsys):

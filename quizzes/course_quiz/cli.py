@@ -188,6 +188,10 @@ def run_autograde(arguments) -> int:
     run = autograde_folder(arguments.folder, course, arguments.quiz, progress=None if arguments.quiet else print)
     for note in run.notes:
         print(printable(note))
+    from .formgrader import write_autograded  # the formgrader's view of these grades
+
+    shown = write_autograded(course, run.quiz_id, arguments.folder, run.inbox)
+    print(f"{len(shown)} notebooks for nbgrader's formgrader in {course / 'autograded'}")
     written = export_all(course)
     report = item_report(course, run.quiz_id)
     flagged = sum(1 for row in run.rows if row.flags)

@@ -50,6 +50,7 @@ class AutogradeRun:
     rows: list[GradeRow]
     notes: list[str]
     seconds: float
+    inbox: Inbox | None = None  # what was read, so later steps need not read the folder again
 
     @property
     def per_minute(self) -> float:
@@ -80,7 +81,7 @@ def autograde_folder(folder: Path, course_dir: Path, quiz_id: str | None = None,
     if progress:
         for row in rows:
             progress(_format_row(row))
-    return AutogradeRun(quiz_id, rows, inbox.notes, time.monotonic() - started)
+    return AutogradeRun(quiz_id, rows, inbox.notes, time.monotonic() - started, inbox)
 
 
 def read_inbox(inbox: Inbox, release: Release) -> dict[str, Reading | None]:
