@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def term(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("layouts") / "quiz-term"
-    assert main(["init", str(workspace), "--seed=layouts-test-seed", "--bank", str(BANK)]) == 0
+    assert main(["init", str(workspace), "--term-secret=layouts-test-secret", "--bank", str(BANK)]) == 0
     key = json.loads((workspace / "key.json").read_text())["quizzes"][QUIZ]
     release = json.loads((workspace / "release" / QUIZ / f"{QUIZ}.ipynb").read_text())
     answers = {q: entry["answer"] for q, entry in key.items() if not q.startswith("_")}
