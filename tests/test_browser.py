@@ -55,8 +55,9 @@ pytestmark = pytest.mark.slow
 
 def term_answers(workspace: Path) -> dict[str, str]:
     """The right letter per question of the term's quiz1 (its own shuffled order), from the term's key."""
-    key = json.loads((workspace / "key.json").read_text(encoding="utf-8"))["quizzes"][QUIZ_ID]
-    return {question: entry["answer"] for question, entry in key.items() if not question.startswith("_")}
+    from course_quiz.term import TermKey
+
+    return TermKey.load(workspace).answers(QUIZ_ID)
 
 
 def bank_answers(lesson_id: str) -> dict[str, str]:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from course_quiz.term import TermKey
 from tests.browser import chromium
 from tests.browser.jupyterlab import Lab, LabProblem
 from tests.hub.hub import COURSE_ID, PASSWORD, VENV_BIN, Hub, Users, port_is_open, shared_folder, user_bin
@@ -191,8 +192,7 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
         # --- the instructor: a term in the home folder, quiz1 released through nbgrader's exchange --------
         instructor("course-quiz", "init", str(teacher), "--bank", str(ROOT / "quizzes" / "bank"))
         instructor("nbgrader", "release_assignment", QUIZ)
-        key_file = json.loads((teacher / "key.json").read_text())["quizzes"][QUIZ]
-        key = {q: entry["answer"] for q, entry in key_file.items() if not q.startswith("_")}
+        key = TermKey.load(teacher).answers(QUIZ)
         plan = planned_answers(key)
 
         hub = Hub(root, home, INSTRUCTOR, env, bin_dir).start()

@@ -56,9 +56,9 @@ def answered(notebook: dict, letters: dict[str, str]) -> dict:
 
 def term_answers(workspace: Path) -> dict[str, str]:
     """question -> the right letter in the term's order (the same for every student unless released per student)."""
-    return {
-        q: entry["answer"] for q, entry in json.loads((workspace / "key.json").read_text())["quizzes"][QUIZ].items()
-    }
+    from course_quiz.term import TermKey
+
+    return TermKey.load(workspace).answers(QUIZ)
 
 
 def all_right(workspace: Path) -> dict:

@@ -35,9 +35,12 @@ def answered(release: dict, letters: dict[str, str]) -> str:
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("formgrader")
     workspace = root / "quiz-term"
-    assert main(["init", str(workspace), "--term-secret=formgrader-secret", "--bank", str(REPO / "quizzes" / "bank")]) == 0
-    key = json.loads((workspace / "key.json").read_text())["quizzes"][QUIZ]
-    right = {q: entry["answer"] for q, entry in key.items() if not q.startswith("_")}
+    assert (
+        main(["init", str(workspace), "--term-secret=formgrader-secret", "--bank", str(REPO / "quizzes" / "bank")]) == 0
+    )
+    from course_quiz.term import TermKey
+
+    right = TermKey.load(workspace).answers(QUIZ)
     wrong = {q: "A" if letter != "A" else "B" for q, letter in right.items()}
     release = json.loads((workspace / "release" / QUIZ / f"{QUIZ}.ipynb").read_text())
     inbox = root / "lms" / QUIZ
