@@ -47,7 +47,7 @@ class PrecisionPlan:
     compute_dtype: str  # 4-bit layers' compute dtype, and the mixed-precision dtype
     fp16: bool  # TrainingArguments(fp16=...), for full fine-tuning, LoRA and QLoRA alike
     bf16: bool  # TrainingArguments(bf16=...), likewise
-    optimizer: str  # TrainingArguments(optim=...) for the adapter methods (LoRA, QLoRA)
+    optimizer: str  # TrainingArguments(optim=...) for every method (full fine-tuning, LoRA, QLoRA)
     reason: str
 
     @property
@@ -112,15 +112,17 @@ def precision_plan(device: DeviceProperties | None) -> PrecisionPlan:
             "cpu", "float32", "float32", False, False, "adamw_torch",
             "no GPU: float32 throughout (most CPUs emulate 16-bit arithmetic slowly); full precision here is fp32",
         )  # fmt: skip
-    # Paged 8-bit AdamW (bitsandbytes): optimizer state in 8 bits, paged to CPU memory when the GPU runs short.
-    # It needs CUDA, so the CPU plan keeps torch's AdamW.
+    # One optimizer for full fine-tuning, LoRA and QLoRA alike (a comparison that changes one thing): torch's fused
+    # AdamW, which needs no per-step temporary copies of the weights. Paged 8-bit AdamW (bitsandbytes) would change
+    # nothing here: it pages only state tensors of at least 1e5 elements (bitsandbytes/optim/optimizer.py,
+    # Optimizer8bit.get_state_buffer), and rank-8 adapters hold none that large.
     if device.capability >= (8, 0):
         return PrecisionPlan(
-            "cuda", "float16", "bfloat16", False, True, "paged_adamw_8bit",
+            "cuda", "float16", "bfloat16", False, True, "adamw_torch_fused",
             f"{_capability(device)} has bf16 units: bf16 mixed precision and 4-bit compute; full precision is fp16",
         )  # fmt: skip
     return PrecisionPlan(
-        "cuda", "float16", "float16", True, False, "paged_adamw_8bit",
+        "cuda", "float16", "float16", True, False, "adamw_torch_fused",
         f"{_capability(device)} has no bf16 units: fp16 mixed precision and 4-bit compute; full precision is fp16",
     )  # fmt: skip
 

@@ -172,13 +172,16 @@ def train_in_fresh_process(
     seq_len: int = 128,
     steps: int = 2,
     timeout: float = 900,
+    gradient_checkpointing: bool = False,
 ) -> dict:
     """Peak memory of `steps` AdamW training steps on random token batches, in a new Python process.
 
     `method` is "full fine-tuning", "LoRA" or "QLoRA" (give `quantization_config` and `lora` = LoraConfig keyword
     arguments for the adapter methods). The batches have the lesson's shape (`batch_size` × `seq_len`), so the
     activations, gradients and optimizer state are the lesson's. Returns load_seconds, footprint_bytes and
-    load_peak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), rss_before_load_bytes,
+    load_peak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), loaded_forward_peak_rss_bytes
+    (after one forward pass that has read every weight: a memory-mapped full-precision checkpoint is only resident
+    once read, so this is the loading peak to compare across formats), rss_before_load_bytes,
     rss_after_load_bytes and peak_rss_bytes (the process's high-water mark: the model, one batch's activations, the gradients and the
     optimizer state), and on a GPU peak_cuda_bytes.
     """
@@ -192,6 +195,7 @@ def train_in_fresh_process(
         "batch_size": batch_size,
         "seq_len": seq_len,
         "steps": steps,
+        "gradient_checkpointing": gradient_checkpointing,
     }
     return _run_child(request, checkpoint, timeout)
 
@@ -307,15 +311,21 @@ def _train_probe(request: dict) -> dict:
         "footprint_bytes": model.get_memory_footprint(),
         "load_peak_rss_bytes": peak_rss_bytes(),  # the high-water mark of loading alone
     }
+    with torch.no_grad():  # reads every weight once: what a memory-mapped checkpoint has not done yet
+        model(input_ids=torch.zeros(1, 8, dtype=torch.long, device=model.device))
+    loaded["loaded_forward_peak_rss_bytes"] = peak_rss_bytes()
+    checkpointing = bool(request.get("gradient_checkpointing"))
     if request["method"] in ("LoRA", "QLoRA"):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
         if request["method"] == "QLoRA":
             from .qlora import keep_4bit_layers_trainable
 
-            model = prepare_model_for_kbit_training(model)
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
             keep_4bit_layers_trainable(model)
         model = get_peft_model(model, LoraConfig(**request["lora"]))
+    if checkpointing and request["method"] != "QLoRA":  # the same setting for every method
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     rss_after_load = process_rss_bytes()
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
