@@ -36,7 +36,7 @@ test-fast: setup  ## package tests only
 	$(BIN)/python -m pytest -p no:cacheprovider -ra tests -m "not acceptance and not slow"
 
 course: setup  ## execute every lesson headless on the default profile into build/
-	$(BIN)/python tools/run_course.py
+	$(BIN)/python -m tools.run_course
 
 bench: setup  ## measure the course on this machine: table + build/bench/bench.json (BENCH_ARGS="--skip-test-command" ...)
 	$(BIN)/python -m course_dev.bench $(BENCH_ARGS)

@@ -1,8 +1,9 @@
 """The lesson fine-tune as a script: MiniLM (or bert-base on a GPU) on Rotten Tomatoes with plain `Trainer`.
 
 Same pieces as the lesson notebooks (`course_utils.setup`, `classifier_checkpoint`, `load_rotten_tomatoes`,
-`compute_metrics`), sizes from the profile unless given on the command line. It runs unchanged on one process
-and under a distributed launcher, because `Trainer` reads the launcher's environment itself:
+`compute_metrics`), sizes from the profile unless given on the command line (the options and their precedence:
+`course_dev.finetune_options`). It runs unchanged on one process and under a distributed launcher, because
+`Trainer` reads the launcher's environment itself:
 
     python -m course_dev.finetune --profile cpu
     torchrun --nproc_per_node 2 -m course_dev.finetune --quick      # 2 processes (gloo on CPU, nccl on GPUs)
@@ -10,12 +11,11 @@ and under a distributed launcher, because `Trainer` reads the launcher's environ
 
 `--report-json out/rank{rank}.json` writes what each process measured (examples/s, tokens, F1, peak memory)
 and a checksum of its final weights, so you can check that every rank trained the same model.
-`python -m course_dev.bench` runs this script to compare the course's settings with the seed's.
+`python -m course_dev.bench` runs this script to compare the course's settings with the original recipe's.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -24,191 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
-from course_utils.runtime import PROFILES  # light: torch loads later, after setup() chose OpenMP waits
-
-# The speed settings of lesson 2's speed section (measured with `python -m course_dev.bench`); `--seed-style` drops
-# them. One more is not here: course_utils.setup() makes OpenMP's threads spin only briefly before they sleep
-# (runtime.py), which `--seed-style` undoes by loading torch first, as the seed's notebooks do.
-FAST_DEFAULTS = {"sampling": "group_by_length", "optim": "adamw_torch_fused"}
-QUICK = {"train_examples": 64, "eval_examples": 32, "max_length": 32, "max_steps": 4, "batch_size": 8}
-EVERY_REVIEW = 10**9  # more than any split has: take() then keeps them all
-# `--full-data` (make finetune-full): every training review, the whole held-out split, and the recipe with the best
-# validation F1 among those that trained within 3 minutes on 2 CPU cores (the runs are in docs/BENCHMARK.md), all with
-# the `cpu` profile's dropout (off).
-FULL_DATA = {
-    "train_examples": EVERY_REVIEW,
-    "eval_examples": EVERY_REVIEW,
-    "batch_size": 64,
-    "learning_rate": 2e-4,
-    "epochs": 1.5,
-}
-
-
-def positive_int(text: str, minimum: int = 1) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least {minimum}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    return positive_int(text, minimum=0)
-
-
-def number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def positive_float(text: str) -> float:
-    value = number(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
-
-
-def probability(text: str) -> float:
-    """A dropout probability: at least 0, below 1."""
-    value = number(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 0 and below 1")
-    return value
-
-
-def thread_choice(text: str) -> str:
-    """'course', 'default' or a positive whole number (kept as text; apply_threads() reads it)."""
-    if text in ("course", "default"):
-        return text
-    try:
-        positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a thread count: use 'course', 'default' or a whole number such as 2"
-        ) from None
-    return text
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m course_dev.finetune", description=__doc__.split("\n\n")[0])
-    p.add_argument("--profile", choices=list(PROFILES), help="sizes to use (default: what setup() picks)")
-    p.add_argument("--quick", action="store_true", help="a few steps on a few examples (for tests): seconds")
-    p.add_argument(
-        "--full-data",
-        action="store_true",
-        help="every training review and the whole held-out split, with the full-data recipe "
-        f"(batch {FULL_DATA['batch_size']}, learning rate {FULL_DATA['learning_rate']:g}, "
-        f"{FULL_DATA['epochs']:g} epochs) unless given",
-    )
-    p.add_argument("--train-examples", type=positive_int, help="training examples (default: the profile's)")
-    p.add_argument(
-        "--eval-examples", type=positive_int, help="held-out examples for the final F1 (default: the profile's)"
-    )
-    p.add_argument(
-        "--max-length", type=positive_int, help="truncate reviews to this many tokens (default: the profile's)"
-    )
-    p.add_argument("--epochs", type=positive_float, help="training epochs (default: the profile's)")
-    p.add_argument("--max-steps", type=positive_int, default=-1, help="stop after this many optimizer steps")
-    p.add_argument("--batch-size", type=positive_int, help="per-device training batch size (default: the profile's)")
-    p.add_argument("--learning-rate", type=positive_float, help="peak learning rate (default: the profile's)")
-    p.add_argument(
-        "--threads",
-        default="course",
-        type=thread_choice,
-        help="CPU threads: 'course' (course_utils' policy), 'default' (torch's own), or a number",
-    )
-    p.add_argument(
-        "--padding",
-        choices=["dynamic", "max_length"],
-        default="dynamic",
-        help="pad each batch to its longest review (dynamic) or every review to --max-length",
-    )
-    p.add_argument(
-        "--sampling",
-        choices=["random", "group_by_length"],
-        help="TrainingArguments(train_sampling_strategy=...): group_by_length batches reviews of similar "
-        f"length together (default: {FAST_DEFAULTS['sampling']})",
-    )
-    p.add_argument("--optim", help=f"TrainingArguments(optim=...) (default: {FAST_DEFAULTS['optim']})")
-    p.add_argument(
-        "--dataloader-workers",
-        type=non_negative_int,
-        default=0,
-        metavar="N",
-        help="TrainingArguments(dataloader_num_workers=...)",
-    )
-    p.add_argument(
-        "--freeze-embeddings",
-        action="store_true",
-        help="train everything but the word-embedding table (a look-up, not a matmul: no gradient, no optimizer state)",
-    )
-    p.add_argument(
-        "--dropout",
-        type=probability,
-        metavar="P",
-        help="hidden_dropout_prob and attention_probs_dropout_prob for from_pretrained (default: the profile's; "
-        "--seed-style: the checkpoint's)",
-    )
-    p.add_argument(
-        "--torch-compile",
-        action="store_true",
-        help="TrainingArguments(torch_compile=True): compile the model's steps first (the compile time is counted)",
-    )
-    p.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CPUs with AVX512-BF16/AMX, GPUs)")
-    p.add_argument(
-        "--seed-style",
-        action="store_true",
-        help="the seed's way, as a baseline: fixed padding, torch's default threads and OpenMP waits, "
-        "default optimizer, no length grouping",
-    )
-    p.add_argument("--eval-split", choices=["validation", "test"], default="validation")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--output-dir", help="TrainingArguments(output_dir=...) (default: the course cache)")
-    p.add_argument("--report-json", help="write measurements here; '{rank}' is replaced by the process rank")
-    p.add_argument(
-        "--torch-profile",
-        type=positive_int,
-        default=0,
-        metavar="ROWS",
-        help="run training under torch.profiler and print its top ROWS operators",
-    )
-    return p
-
-
-def resolve_options(options: argparse.Namespace, settings) -> argparse.Namespace:
-    """Fill every size the command line left out from `--quick` or the profile, and the speed defaults."""
-    from_profile = {
-        "train_examples": settings.train_examples,
-        "eval_examples": settings.eval_examples,
-        "max_length": settings.max_length,
-        "epochs": settings.epochs,
-        "batch_size": settings.batch_size,
-        "learning_rate": settings.learning_rate,
-    }
-    if not options.seed_style:  # the seed's notebooks kept the checkpoint's dropout
-        from_profile["dropout"] = settings.dropout
-    for name, value in from_profile.items():
-        if getattr(options, name) is None:
-            if options.quick:
-                value = QUICK.get(name, value)
-            elif options.full_data:
-                value = FULL_DATA.get(name, value)
-            setattr(options, name, value)
-    if options.quick and options.max_steps < 0:
-        options.max_steps = QUICK["max_steps"]
-    options.logging_steps = 1 if options.quick else max(1, settings.logging_steps)
-    if options.seed_style:
-        options.padding, options.threads = "max_length", "default"
-        options.sampling = options.sampling or "random"
-        options.optim = options.optim or "adamw_torch"
-    for name, value in FAST_DEFAULTS.items():
-        if getattr(options, name) is None:
-            setattr(options, name, value)
-    return options
+from .finetune_options import parser, resolve_options
 
 
 def apply_threads(choice: str) -> int:
@@ -258,7 +74,7 @@ def peak_memory_mb() -> float:
 
 
 def tokenized_splits(rt, tokenizer, options):
-    """Training and held-out subsets, tokenized the lesson's way (or padded to max_length, the seed's way)."""
+    """Training and held-out subsets, tokenized the lesson's way (or padded to max_length, the original recipe's way)."""
     from course_utils.data import load_rotten_tomatoes
     from course_utils.training import take
 
@@ -323,7 +139,7 @@ def train_once(rt, options) -> dict:
     )
 
     import course_utils
-    from course_utils.runtime import openmp_waits
+    from course_utils.threads import openmp_waits
     from course_utils.training import dropout_config
 
     checkpoint = course_utils.classifier_checkpoint(rt)
@@ -405,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     options = parser().parse_args(argv)
     if options.profile:
         os.environ["COURSE_PROFILE"] = options.profile
-    if options.seed_style:
-        import torch  # noqa: F401  - loaded before setup(), as in the seed's notebooks: OpenMP's default waits
+    if options.original_recipe:
+        import torch  # noqa: F401  - loaded before setup(), as in the original notebooks: OpenMP's default waits
     from transformers.utils import logging
 
     import course_utils

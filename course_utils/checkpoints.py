@@ -31,12 +31,8 @@ def _models(rt) -> str:
 
 def classifier_checkpoint(rt) -> str:
     """What to pass to `from_pretrained` for the sentiment lessons (see the module's table)."""
-    models = _models(rt)
-    if models == HUB_FULL:
-        return HUB_BASE_CLASSIFIER
-    if models == HUB_SMALL:
-        return HUB_SMALL_CLASSIFIER
-    return str(packaged_classifier_dir())
+    hub_id = {HUB_FULL: HUB_BASE_CLASSIFIER, HUB_SMALL: HUB_SMALL_CLASSIFIER}.get(_models(rt))
+    return hub_id or str(packaged_classifier_dir())
 
 
 def causal_lm_checkpoint(rt) -> str:
@@ -44,11 +40,9 @@ def causal_lm_checkpoint(rt) -> str:
 
     hub-full: the book's TinyLlama base model (its tokenizer has no chat template: see `chat_template_checkpoint`).
     """
-    models = _models(rt)
-    if models == HUB_FULL:
-        return HUB_FULL_CAUSAL_LM
-    if models == HUB_SMALL:
-        return HUB_SMALL_CAUSAL_LM
+    hub_id = {HUB_FULL: HUB_FULL_CAUSAL_LM, HUB_SMALL: HUB_SMALL_CAUSAL_LM}.get(_models(rt))
+    if hub_id:
+        return hub_id
     from .gguf_conversion import converted_model_dir  # converts once, on first use
 
     return str(converted_model_dir())

@@ -9,22 +9,17 @@ Decisions:
   compute in that same dtype, so the three methods are compared like with like.
 - the baseline ("full precision") is fp16 on a GPU and fp32 on a CPU: `PrecisionPlan.baseline_label` names it, so a
   ratio "against full precision" always says against what.
-- whether full fine-tuning fits (`full_fine_tune_fit`): FREE memory against weights, gradients, Adam's two moments,
-  the optimizer's temporaries, 16-bit weight copies under autocast and the activations of one batch.
+- whether full fine-tuning fits (`full_fine_tune_fit`): FREE memory against what `memory.full_fine_tune_bytes`
+  adds up (weights, gradients, Adam's two moments, the optimizer's temporaries, 16-bit weight copies under autocast
+  and the activations of one batch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-GIB = 1024**3
+from .memory import GIB, ModelFacts, full_fine_tune_bytes
 
-# Adam state and its temporaries, bytes per trainable parameter (weights kept in fp32 "master" copies):
-FP32_WEIGHT = 4  # the weights themselves
-FP32_GRADIENT = 4  # one gradient per weight
-ADAM_MOMENTS = 8  # exp_avg and exp_avg_sq, fp32 each
-ADAM_TEMPORARIES = 4  # torch's foreach AdamW builds intermediate lists about one fp32 copy of the weights large
-AUTOCAST_COPY = 2  # under fp16/bf16 autocast each weight is also cast to a 16-bit copy for the forward pass
 SAFETY = 0.9  # keep a tenth of free memory for the allocator's fragmentation, cuBLAS workspaces and the rest
 
 
@@ -54,27 +49,6 @@ class PrecisionPlan:
     def baseline_label(self) -> str:
         """'fp16' or 'fp32': what "full precision" means on this device (ratios are taken against it)."""
         return {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32"}[self.weights_dtype]
-
-
-@dataclass(frozen=True)
-class ModelFacts:
-    """What the memory estimate needs to know about a transformer (from its config and parameter count)."""
-
-    n_parameters: int
-    hidden_size: int
-    n_layers: int
-    n_heads: int
-    vocab_size: int
-
-    @classmethod
-    def from_config(cls, config, n_parameters: int) -> ModelFacts:
-        return cls(
-            n_parameters=int(n_parameters),
-            hidden_size=config.hidden_size,
-            n_layers=config.num_hidden_layers,
-            n_heads=config.num_attention_heads,
-            vocab_size=config.vocab_size,
-        )
 
 
 @dataclass(frozen=True)
@@ -127,18 +101,6 @@ def precision_plan(device: DeviceProperties | None) -> PrecisionPlan:
     )  # fmt: skip
 
 
-def activation_bytes(model: ModelFacts, batch_size: int, seq_len: int, bytes_per_value: int = 2) -> int:
-    """Activations kept for the backward pass of one batch, without recomputation.
-
-    Per layer s·b·h·(34 + 5·a·s/h) bytes in 16 bits (Korthikanti et al. 2022, "Reducing Activation Recomputation in
-    Large Transformer Models", section 4.1), scaled for fp32; plus the logits, their softmax and its gradient (fp32).
-    """
-    s, b, h, a = seq_len, batch_size, model.hidden_size, model.n_heads
-    per_layer = s * b * h * (34 + 5 * a * s / h) * bytes_per_value / 2
-    logits = 3 * b * s * model.vocab_size * 4
-    return int(model.n_layers * per_layer + logits)
-
-
 def full_fine_tune_fit(
     device: DeviceProperties | None,
     model: ModelFacts,
@@ -147,18 +109,8 @@ def full_fine_tune_fit(
     cpu_available_bytes: int | None = None,
 ) -> FitCheck:
     """Would full fine-tuning with AdamW fit in the FREE memory of `device` (or `cpu_available_bytes` on a CPU)?"""
-    n = model.n_parameters
     plan = precision_plan(device)
-    mixed = plan.fp16 or plan.bf16
-    parts = {
-        "weights (fp32)": n * FP32_WEIGHT,
-        "gradients (fp32)": n * FP32_GRADIENT,
-        "Adam moments (fp32)": n * ADAM_MOMENTS,
-        "optimizer temporaries": n * ADAM_TEMPORARIES,
-    }
-    if mixed:
-        parts["16-bit weight copies (autocast)"] = n * AUTOCAST_COPY
-    parts["activations"] = activation_bytes(model, batch_size, seq_len, bytes_per_value=2 if mixed else 4)
+    parts = full_fine_tune_bytes(model, batch_size, seq_len, mixed_precision=plan.fp16 or plan.bf16)
     needed = int(sum(parts.values()))
     if device is None:
         if cpu_available_bytes is None:
@@ -170,8 +122,8 @@ def full_fine_tune_fit(
     fits = needed <= usable
     verdict = "fits" if fits else "does not fit"
     reason = (
-        f"full fine-tuning needs about {needed / GIB:.1f} GiB ({sum(1 for _ in parts)} parts: "
-        f"{(needed - parts['activations']) / n:.0f} bytes per parameter + activations); "
+        f"full fine-tuning needs about {needed / GIB:.1f} GiB ({len(parts)} parts: "
+        f"{(needed - parts['activations']) / model.n_parameters:.0f} bytes per parameter + activations); "
         f"{SAFETY:.0%} of the {where} is {usable / GIB:.1f} GiB: it {verdict}"
     )
     return FitCheck(fits, needed, usable, parts, reason)

@@ -1,4 +1,5 @@
-"""How much memory a model needs: the arithmetic (bytes per parameter) and the measurement (RSS, load time).
+"""How much memory a model needs: the arithmetic (bytes per parameter, full fine-tuning's parts) and the
+measurement (RSS, load time, a training step's peak, each in a fresh process).
 
 The arithmetic behind 4-bit NF4 (bitsandbytes, QLoRA):
 - weights: 4 bits per parameter;
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 
 # Storage of one weight, without any per-block scales.
 BYTES_PER_PARAM = {
@@ -29,6 +31,36 @@ NF4_BLOCK_SIZE = 64  # weights per absmax scale
 ABSMAX_BITS = 32  # one float32 scale per block
 DOUBLE_QUANT_ABSMAX_BITS = 8  # double quantization: the scales themselves in 8 bits ...
 DOUBLE_QUANT_BLOCK_SIZE = 256  # ... with one float32 constant per 256 scales
+
+
+# Full fine-tuning with AdamW, bytes per trainable parameter (weights kept in fp32 "master" copies):
+FP32_WEIGHT = 4  # the weights themselves
+FP32_GRADIENT = 4  # one gradient per weight
+ADAM_MOMENTS = 8  # exp_avg and exp_avg_sq, fp32 each
+ADAM_TEMPORARIES = 4  # torch's foreach AdamW builds intermediate lists about one fp32 copy of the weights large
+AUTOCAST_COPY = 2  # under fp16/bf16 autocast each weight is also cast to a 16-bit copy for the forward pass
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the training-memory estimate needs to know about a transformer (its config and parameter count)."""
+
+    n_parameters: int
+    hidden_size: int
+    n_layers: int
+    n_heads: int
+    vocab_size: int
+
+    @classmethod
+    def from_config(cls, config, n_parameters: int) -> ModelFacts:
+        return cls(
+            n_parameters=int(n_parameters),
+            hidden_size=config.hidden_size,
+            n_layers=config.num_hidden_layers,
+            n_heads=config.num_attention_heads,
+            vocab_size=config.vocab_size,
+        )
 
 
 def dtype_name(dtype) -> str:
@@ -59,6 +91,34 @@ def bits_per_param(dtype, double_quant: bool = False) -> float:
 def estimate_model_bytes(n_params: int, dtype, double_quant: bool = False) -> float:
     """Weights only: n_params × bits_per_param / 8 (no activations, gradients or optimizer state)."""
     return n_params * bits_per_param(dtype, double_quant) / 8
+
+
+def activation_bytes(model: ModelFacts, batch_size: int, seq_len: int, bytes_per_value: int = 2) -> int:
+    """Activations kept for the backward pass of one batch, without recomputation.
+
+    Per layer s·b·h·(34 + 5·a·s/h) bytes in 16 bits (Korthikanti et al. 2022, "Reducing Activation Recomputation in
+    Large Transformer Models", section 4.1), scaled for fp32; plus the logits, their softmax and its gradient (fp32).
+    """
+    s, b, h, a = seq_len, batch_size, model.hidden_size, model.n_heads
+    per_layer = s * b * h * (34 + 5 * a * s / h) * bytes_per_value / 2
+    logits = 3 * b * s * model.vocab_size * 4
+    return int(model.n_layers * per_layer + logits)
+
+
+def full_fine_tune_bytes(model: ModelFacts, batch_size: int, seq_len: int, mixed_precision: bool) -> dict[str, int]:
+    """What full fine-tuning with AdamW holds, part by part: fp32 weights, gradients, Adam's moments and its
+    temporaries, the 16-bit weight copies autocast makes under mixed precision, and one batch's activations."""
+    n = model.n_parameters
+    parts = {
+        "weights (fp32)": n * FP32_WEIGHT,
+        "gradients (fp32)": n * FP32_GRADIENT,
+        "Adam moments (fp32)": n * ADAM_MOMENTS,
+        "optimizer temporaries": n * ADAM_TEMPORARIES,
+    }
+    if mixed_precision:
+        parts["16-bit weight copies (autocast)"] = n * AUTOCAST_COPY
+    parts["activations"] = activation_bytes(model, batch_size, seq_len, bytes_per_value=2 if mixed_precision else 4)
+    return parts
 
 
 def count_parameters(model) -> tuple[int, int]:
@@ -159,7 +219,7 @@ def load_in_fresh_process(
         "device_map": device_map,
         "quantization_config": quantization_config.to_dict() if quantization_config is not None else None,
     }
-    return _run_child(request, checkpoint, timeout)
+    return _run_child(request, f"Loading {checkpoint}", timeout)
 
 
 def train_in_fresh_process(
@@ -197,10 +257,10 @@ def train_in_fresh_process(
         "steps": steps,
         "gradient_checkpointing": gradient_checkpointing,
     }
-    return _run_child(request, checkpoint, timeout)
+    return _run_child(request, f"Training {checkpoint} ({method})", timeout)
 
 
-def _run_child(request: dict, checkpoint, timeout: float) -> dict:
+def _run_child(request: dict, what: str, timeout: float) -> dict:
     import json
     import subprocess
     import sys
@@ -219,8 +279,9 @@ def _run_child(request: dict, checkpoint, timeout: float) -> dict:
         output = (result.stderr or result.stdout).strip().splitlines()
         error = output[-1] if output else "no output"  # the exception line, not the whole traceback
         raise CourseError(
-            f"Loading {checkpoint} in a fresh process failed: {error}\n"
-            "Fix: run the same from_pretrained call in the notebook to see the full error."
+            f"{what} in a fresh process failed: {error}\n"
+            "Fix: run the same from_pretrained call (and, for training, one step) in the notebook to see the full "
+            "error."
         )
     return json.loads(lines[-1])
 
@@ -245,48 +306,8 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, kilobytes elsewhere
 
 
-def _probe(request: dict) -> dict:
-    """The child side of `load_in_fresh_process`."""
-    import logging
-
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
-    kwargs = {"dtype": getattr(torch, request["dtype"])}
-    if request.get("quantization_config"):
-        quantization_backend()
-        kwargs["quantization_config"] = BitsAndBytesConfig.from_dict(request["quantization_config"])
-    if request.get("device_map"):
-        kwargs["device_map"] = request["device_map"]
-    tokenizer = AutoTokenizer.from_pretrained(request.get("tokenizer") or request["checkpoint"])
-    rss_before = process_rss_bytes()
-    start = time.perf_counter()
-    model = AutoModelForCausalLM.from_pretrained(request["checkpoint"], **kwargs)
-    load_seconds = time.perf_counter() - start
-    rss_after_load = process_rss_bytes()
-    batch = tokenizer.apply_chat_template(
-        [{"role": "user", "content": PROBE_PROMPT}], add_generation_prompt=True, return_tensors="pt", return_dict=True
-    ).to(model.device)
-    with torch.no_grad():
-        model.generate(**batch, max_new_tokens=4, do_sample=False)
-    report = {
-        "load_seconds": load_seconds,
-        "footprint_bytes": model.get_memory_footprint(),
-        "rss_before_load_bytes": rss_before,
-        "rss_after_load_bytes": rss_after_load,
-        "peak_rss_bytes": peak_rss_bytes(),
-    }
-    if torch.cuda.is_available():
-        report["peak_cuda_bytes"] = torch.cuda.max_memory_allocated()
-    return report
-
-
-def _train_probe(request: dict) -> dict:
-    """The child side of `train_in_fresh_process`."""
+def _load_quietly(request: dict, device_map: str | None):
+    """Both children's preamble: quiet logs, `from_pretrained` as requested, timed; (model, seconds, RSS before)."""
     import logging
     import warnings
 
@@ -300,14 +321,54 @@ def _train_probe(request: dict) -> dict:
     warnings.filterwarnings("ignore")
     kwargs = {"dtype": getattr(torch, request["dtype"])}
     if request.get("quantization_config"):
+        quantization_backend()
         kwargs["quantization_config"] = BitsAndBytesConfig.from_dict(request["quantization_config"])
-    if torch.cuda.is_available():
-        kwargs["device_map"] = "auto"
+    if device_map:
+        kwargs["device_map"] = device_map
     rss_before = process_rss_bytes()
     start = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(request["checkpoint"], **kwargs)
+    return model, time.perf_counter() - start, rss_before
+
+
+def _peaks(**report) -> dict:
+    """`report` plus the process's high-water mark and, on a GPU, the peak allocated GPU memory."""
+    import torch
+
+    report["peak_rss_bytes"] = peak_rss_bytes()
+    if torch.cuda.is_available():
+        report["peak_cuda_bytes"] = torch.cuda.max_memory_allocated()
+    return report
+
+
+def _probe(request: dict) -> dict:
+    """The child side of `load_in_fresh_process`."""
+    import torch
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(request.get("tokenizer") or request["checkpoint"])
+    model, load_seconds, rss_before = _load_quietly(request, request.get("device_map"))
+    rss_after_load = process_rss_bytes()
+    batch = tokenizer.apply_chat_template(
+        [{"role": "user", "content": PROBE_PROMPT}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+    ).to(model.device)
+    with torch.no_grad():
+        model.generate(**batch, max_new_tokens=4, do_sample=False)
+    return _peaks(
+        load_seconds=load_seconds,
+        footprint_bytes=model.get_memory_footprint(),
+        rss_before_load_bytes=rss_before,
+        rss_after_load_bytes=rss_after_load,
+    )
+
+
+def _train_probe(request: dict) -> dict:
+    """The child side of `train_in_fresh_process`."""
+    import torch
+
+    model, load_seconds, rss_before = _load_quietly(request, "auto" if torch.cuda.is_available() else None)
     loaded = {
-        "load_seconds": time.perf_counter() - start,
+        "load_seconds": load_seconds,
         "footprint_bytes": model.get_memory_footprint(),
         "load_peak_rss_bytes": peak_rss_bytes(),  # the high-water mark of loading alone
     }
@@ -337,15 +398,7 @@ def _train_probe(request: dict) -> dict:
         model(input_ids=ids, labels=ids).loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-    report = {
-        **loaded,
-        "rss_before_load_bytes": rss_before,
-        "rss_after_load_bytes": rss_after_load,
-        "peak_rss_bytes": peak_rss_bytes(),
-    }
-    if torch.cuda.is_available():
-        report["peak_cuda_bytes"] = torch.cuda.max_memory_allocated()
-    return report
+    return _peaks(**loaded, rss_before_load_bytes=rss_before, rss_after_load_bytes=rss_after_load)
 
 
 if __name__ == "__main__":

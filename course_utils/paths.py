@@ -1,4 +1,5 @@
-"""Where the course keeps its caches: inside the project, never scattered in the home directory."""
+"""Where the course keeps its caches (inside the project, never scattered in the home directory), and how a lesson
+notebook is named: `notebooks/NN_<title>.ipynb` is lesson `lessonN`, the one rule every tool and test reads."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+LESSON_NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"  # in notebooks/: two digits, the lesson's number, then its title
 
 
 def project_root() -> Path | None:
@@ -34,3 +36,13 @@ def output_dir(name: str) -> Path:
     path = cache_dir() / "runs" / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def lesson_notebooks(root: Path) -> list[Path]:
+    """The lesson notebooks of the checkout at `root`, in lesson order."""
+    return sorted((Path(root) / "notebooks").glob(LESSON_NOTEBOOK_PATTERN))
+
+
+def lesson_id(notebook: str | Path) -> str:
+    """'lesson5' for `notebooks/05_quantized_loading.ipynb`: the id its results and questions are filed under."""
+    return f"lesson{int(Path(notebook).name[:2])}"

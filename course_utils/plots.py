@@ -84,3 +84,18 @@ def plot_bars(values: Mapping[str, float], ylabel: str, title: str = "", fmt: st
 def plot_memory_bars(megabytes: Mapping[str, float], title: str = "Model memory"):
     """Memory per loading mode in MB."""
     return plot_bars(megabytes, ylabel="MB", title=title, fmt="{:.1f} MB")
+
+
+def plot_lr_schedules(schedules: dict[str, list[float]], title: str = "Learning-rate schedule", warmup_steps: int = 0):
+    """One line per named schedule (learning rate against optimizer step); returns the Figure."""
+    figure, axes = plt.subplots(figsize=(7, 3.4))
+    for name, rates in schedules.items():
+        axes.plot(range(len(rates)), rates, label=name)
+    if warmup_steps:
+        axes.axvline(warmup_steps, color="grey", linestyle=":", label=f"end of warmup ({warmup_steps} steps)")
+    axes.set(title=title, xlabel="optimizer step", ylabel="learning rate")
+    axes.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    return _detached(figure)

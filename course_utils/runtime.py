@@ -8,7 +8,6 @@ data), seeds every random generator and sets CPU threads.
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import sys
@@ -17,7 +16,9 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from .chatter import quiet_library_chatter
 from .errors import CourseError
+from .threads import set_threads, short_openmp_waits
 
 HUB_PROBE_URL = "https://huggingface.co/api/models/bert-base-uncased"
 HUB_PROBE_SECONDS = 3.0
@@ -270,58 +271,6 @@ def check_versions(version_of: Callable[[str], str | None] | None = None, colab:
     )
 
 
-def physical_cores() -> int:
-    try:
-        import psutil
-
-        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    except ImportError:
-        return os.cpu_count() or 1
-
-
-# How long torch's OpenMP threads spin at a barrier before they sleep, for GNU OpenMP (pip's torch on Linux). Spinning
-# is fast on an idle machine and ruinous when another program holds one of the cores (every parallel region then
-# waits a scheduler time slice); sleeping at once is safe but pays a wake-up at every one of the thousands of small
-# operators of a training step. A short spin keeps most of both; `python -m course_dev.bench` measures the three.
-OPENMP_SPIN_COUNT = "2000"
-# Every variable through which an OpenMP runtime is told how to wait (a caller wanting OpenMP's defaults clears them).
-OPENMP_WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
-
-
-def short_openmp_waits() -> str:
-    """Make torch's OpenMP threads spin briefly, then sleep, while they wait for each other (before torch loads only).
-
-    GNU OpenMP reads `GOMP_SPINCOUNT`; LLVM and Intel OpenMP (conda's and macOS builds) read `KMP_BLOCKTIME`, set to 0
-    (sleep at once) because their spin is counted in milliseconds. A wait policy already in the environment
-    (`OMP_WAIT_POLICY`, `GOMP_SPINCOUNT`, `KMP_BLOCKTIME`) is kept. Returns the setting in force (`openmp_waits`).
-    """
-    if "torch" not in sys.modules and "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN_COUNT)
-        os.environ.setdefault("KMP_BLOCKTIME", "0")
-    return openmp_waits()
-
-
-def openmp_waits() -> str:
-    """The OpenMP wait setting this process was given: 'passive', 'active', 'spin <count>' or 'default'."""
-    if os.environ.get("OMP_WAIT_POLICY"):
-        return os.environ["OMP_WAIT_POLICY"].lower()
-    if os.environ.get("GOMP_SPINCOUNT"):
-        return f"spin {os.environ['GOMP_SPINCOUNT']}"
-    return "default"
-
-
-def set_threads() -> int:
-    """One intra-op thread per physical core, shared among the processes a launcher (torchrun) started on this
-    machine; tokenizers' own pool off (it fights torch for the same cores)."""
-    import torch
-
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    threads = int(os.environ.get("COURSE_THREADS", max(1, physical_cores() // local_processes)))
-    torch.set_num_threads(threads)
-    return threads
-
-
 def set_seed(seed: int) -> None:
     import numpy as np
     import torch
@@ -331,54 +280,6 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
-
-
-# --- library chatter a student cannot act on ----------------------------------------------------------------
-# bitsandbytes (which transformers imports whenever it is installed) warns on AVX-512 CPUs that it found no optional
-# `kernels` package: true, harmless, and nothing a student should act on.
-KERNELS_NOTICE = ("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward from kernels-community")
-# transformers 5.x logs a table of unexpected, missing and newly initialised weights after every `from_pretrained`.
-LOAD_REPORT = " LOAD REPORT"
-# The transformers verbosity `setup()` sets: WARNING less one, so every warning still shows, but a lesson that sets
-# a verbosity of its own (`transformers.logging.set_verbosity_warning()`) is told apart and sees the load report.
-COURSE_VERBOSITY = logging.WARNING - 1
-
-
-class DropMessage(logging.Filter):
-    """Drops the records that contain `text` (on a logger or a handler), while `active()` says so."""
-
-    def __init__(self, text: str, active: Callable[[], bool] = lambda: True):
-        super().__init__()
-        self.text, self.active = text, active
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (self.text in record.getMessage() and self.active())
-
-
-def course_verbosity_in_effect() -> bool:
-    return logging.getLogger("transformers").level == COURSE_VERBOSITY
-
-
-def quiet_library_chatter() -> None:
-    """Keep exactly two messages off the student's screen; every other warning stays.
-
-    - bitsandbytes' notice about the optional `kernels` package: dropped at the logger that emits it.
-    - transformers 5.x's per-load report table: dropped by transformers' own printing handler only, while the
-      transformers verbosity is the one set here; a handler a tool adds (lesson 4's log capture) still receives
-      it. Lesson 4, which teaches that report, calls `transformers.logging.set_verbosity_warning()` to see it.
-    Idempotent; works before bitsandbytes is imported (a logger is the same object before and after)."""
-    import transformers
-
-    logger_name, text = KERNELS_NOTICE
-    kernels_logger = logging.getLogger(logger_name)
-    if not any(isinstance(existing, DropMessage) for existing in kernels_logger.filters):
-        kernels_logger.addFilter(DropMessage(text))
-    transformers.logging.get_verbosity()  # makes transformers attach its printing handler, if not done yet
-    for handler in logging.getLogger("transformers").handlers:
-        if not any(isinstance(existing, DropMessage) for existing in handler.filters):
-            handler.addFilter(DropMessage(LOAD_REPORT, course_verbosity_in_effect))
-    if "TRANSFORMERS_VERBOSITY" not in os.environ and transformers.logging.get_verbosity() == logging.WARNING:
-        transformers.logging.set_verbosity(COURSE_VERBOSITY)
 
 
 @dataclass

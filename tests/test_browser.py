@@ -25,6 +25,7 @@ import nbformat
 import pytest
 import yaml
 
+from course_utils.paths import lesson_id as lesson_id_of
 from tests.browser import chromium
 from tests.browser.artifacts import Artifacts, png_problems
 from tests.browser.jupyterlab import Lab, LabProblem, QuizWidget
@@ -50,10 +51,6 @@ TEXT_FALLBACK = "To check an answer, run for example"  # the self-check's text/p
 NEWS_PROMPT = re.compile(r"news", re.I)
 
 pytestmark = pytest.mark.slow
-
-
-def lesson_id_of(notebook: str) -> str:
-    return f"lesson{int(Path(notebook).name[:2])}"
 
 
 def term_answers(workspace: Path) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """tools/check_figures.py: a lesson's prose states no figure it did not print or cite, and the checker catches one."""
 
-import check_figures
 import pytest
-from check_notebooks import lesson_notebooks
+
+from tools import check_figures
+from tools.check_notebooks import lesson_notebooks
 
 
 @pytest.mark.parametrize("notebook", lesson_notebooks(), ids=lambda path: path.stem)

@@ -35,13 +35,13 @@ import time
 import zipfile
 from pathlib import Path
 
-import check_notebooks  # tools/, on pytest's pythonpath
 import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
 
 from course_utils.runtime import env_flag
+from tools import check_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from course_dev import finetune
-from course_utils.runtime import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES, PROFILES, physical_cores
+from course_dev import finetune, finetune_options
+from course_utils.runtime import PROFILES
+from course_utils.threads import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES, physical_cores
+from tests.usage_errors import usage_error
 
-QUICK = finetune.QUICK
+QUICK = finetune_options.QUICK
 
 
 def run(command: list[str], tmp_path: Path, timeout: int = 600, **extra_env) -> subprocess.CompletedProcess:
@@ -100,37 +102,50 @@ def test_two_gloo_processes_under_torchrun_train_the_same_model(tmp_path):
     assert all(report["threads"] == max(1, physical_cores() // 2) for report in reports)
 
 
-def test_seed_style_means_fixed_padding_default_threads_and_no_grouping():
-    options = finetune.resolve_options(finetune.parser().parse_args(["--seed-style"]), PROFILES["cpu"])
+def resolved(arguments: list[str]):
+    return finetune_options.resolve_options(finetune_options.parser().parse_args(arguments), PROFILES["cpu"])
+
+
+def test_original_recipe_means_fixed_padding_default_threads_and_no_grouping():
+    options = resolved(["--original-recipe"])
     assert (options.padding, options.threads, options.sampling, options.optim) == (
         "max_length",
         "default",
         "random",
         "adamw_torch",
     )
-    course = finetune.resolve_options(finetune.parser().parse_args([]), PROFILES["cpu"])
+    course = resolved([])
     assert (course.padding, course.threads) == ("dynamic", "course")
-    assert (course.sampling, course.optim) == (finetune.FAST_DEFAULTS["sampling"], finetune.FAST_DEFAULTS["optim"])
+    defaults = finetune_options.COURSE_DEFAULTS
+    assert (course.sampling, course.optim) == (defaults["sampling"], defaults["optim"])
     assert (course.train_examples, course.max_length) == (PROFILES["cpu"].train_examples, PROFILES["cpu"].max_length)
+    assert (course.max_steps, course.logging_steps) == (-1, max(1, PROFILES["cpu"].logging_steps))
 
 
-def resolved(arguments: list[str]):
-    return finetune.resolve_options(finetune.parser().parse_args(arguments), PROFILES["cpu"])
+def test_the_command_line_wins_over_every_table():
+    told = resolved(["--original-recipe", "--quick", "--padding", "dynamic", "--optim", "sgd", "--max-steps", "9"])
+    assert (told.padding, told.optim, told.max_steps) == ("dynamic", "sgd", 9)
+    assert (told.threads, told.batch_size, told.logging_steps) == ("default", QUICK["batch_size"], 1)
+
+
+def test_the_original_recipe_is_no_longer_spelled_seed_style():
+    with pytest.raises(SystemExit):
+        finetune_options.parser().parse_args(["--seed-style"])
 
 
 def test_full_data_takes_every_review_and_its_recipe_unless_told_otherwise():
     full = resolved(["--full-data"])
-    assert full.train_examples == full.eval_examples == finetune.EVERY_REVIEW
+    assert full.train_examples == full.eval_examples == finetune_options.EVERY_REVIEW
     recipe = {name: getattr(full, name) for name in ("batch_size", "learning_rate", "epochs")}
-    assert recipe == {name: finetune.FULL_DATA[name] for name in recipe}
+    assert recipe == {name: finetune_options.FULL_DATA[name] for name in recipe}
     assert full.dropout == PROFILES["cpu"].dropout  # the full-data recipe was tuned with the profile's dropout
     assert full.max_length == PROFILES["cpu"].max_length  # what the recipe leaves out comes from the profile
     told = resolved(["--full-data", "--epochs", "1", "--dropout", "0.1", "--train-examples", "500"])
     assert (told.epochs, told.dropout, told.train_examples) == (1, 0.1, 500)
     quick = resolved(["--full-data", "--quick"])  # the tests' seconds-scale run wins over the full sizes
-    assert (quick.train_examples, quick.batch_size) == (finetune.QUICK["train_examples"], finetune.QUICK["batch_size"])
+    assert (quick.train_examples, quick.batch_size) == (QUICK["train_examples"], QUICK["batch_size"])
     assert resolved([]).dropout == PROFILES["cpu"].dropout == 0  # the lesson recipe: lesson 2 measures why
-    assert resolved(["--seed-style"]).dropout is None  # the seed's notebooks kept the checkpoint's dropout
+    assert resolved(["--original-recipe"]).dropout is None  # the original notebooks kept the checkpoint's dropout
 
 
 @pytest.mark.parametrize(
@@ -145,11 +160,7 @@ def test_full_data_takes_every_review_and_its_recipe_unless_told_otherwise():
     ],
 )
 def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        finetune.main(arguments)
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
-    assert message in error and "Traceback" not in error
+    assert message in usage_error(finetune.main, arguments, capsys)
 
 
 def test_an_unknown_profile_in_the_environment_says_the_fix(tmp_path):

@@ -1,4 +1,5 @@
-"""The GPU decisions on the published properties of five GPUs no test machine here has (course_utils.gpu).
+"""The GPU decisions on the published properties of five GPUs no test machine here has (course_utils.gpu, on
+course_utils.memory's arithmetic).
 
 Totals are the memory nvidia-smi reports for each card (MiB); free memory is the total less 0.5 GiB of CUDA
 context, as a fresh Colab/cloud runtime shows it. Model facts are TinyLlama-1.1B's published config
@@ -8,11 +9,11 @@ context, as a fresh Colab/cloud runtime shows it. Model facts are TinyLlama-1.1B
 
 import pytest
 
-from course_utils import gpu
+from course_utils import gpu, memory
 from course_utils.runtime import PROFILES
 
 MIB = 1024**2
-CONTEXT = gpu.GIB // 2  # what the CUDA context takes before any tensor
+CONTEXT = memory.GIB // 2  # what the CUDA context takes before any tensor
 
 
 def card(name, capability, total_mib):
@@ -26,8 +27,8 @@ A100_40 = card("NVIDIA A100-SXM4-40GB", (8, 0), 40960)
 A100_80 = card("NVIDIA A100-SXM4-80GB", (8, 0), 81920)
 H100_80 = card("NVIDIA H100 80GB HBM3", (9, 0), 81559)
 
-TINYLLAMA = gpu.ModelFacts(n_parameters=1_100_048_384, hidden_size=2048, n_layers=22, n_heads=32, vocab_size=32000)
-SMOLLM2 = gpu.ModelFacts(n_parameters=134_515_008, hidden_size=576, n_layers=30, n_heads=9, vocab_size=49152)
+TINYLLAMA = memory.ModelFacts(n_parameters=1_100_048_384, hidden_size=2048, n_layers=22, n_heads=32, vocab_size=32000)
+SMOLLM2 = memory.ModelFacts(n_parameters=134_515_008, hidden_size=576, n_layers=30, n_heads=9, vocab_size=49152)
 BATCH, SEQ = 4, PROFILES["gpu"].lm_max_length
 
 # card, compute dtype, fp16 flag, bf16 flag, TinyLlama full fine-tuning fits, SmolLM2 full fine-tuning fits
@@ -59,15 +60,15 @@ def test_cpu_gets_fp32_and_says_so():
     assert plan.optimizer == "adamw_torch"  # paged 8-bit AdamW needs CUDA
     with pytest.raises(ValueError, match="cpu_available_bytes"):
         gpu.full_fine_tune_fit(None, SMOLLM2, BATCH, SEQ)
-    assert gpu.full_fine_tune_fit(None, SMOLLM2, BATCH, SEQ, cpu_available_bytes=16 * gpu.GIB).fits
-    assert not gpu.full_fine_tune_fit(None, TINYLLAMA, BATCH, SEQ, cpu_available_bytes=16 * gpu.GIB).fits
+    assert gpu.full_fine_tune_fit(None, SMOLLM2, BATCH, SEQ, cpu_available_bytes=16 * memory.GIB).fits
+    assert not gpu.full_fine_tune_fit(None, TINYLLAMA, BATCH, SEQ, cpu_available_bytes=16 * memory.GIB).fits
 
 
 def test_fit_uses_free_not_total_memory():
     """The old check (16 bytes/param against total memory) let TinyLlama through on an L4; free memory matters."""
     assert TINYLLAMA.n_parameters * 16 < L4.total_bytes  # what the old check saw: "fits"
     assert not gpu.full_fine_tune_fit(L4, TINYLLAMA, BATCH, SEQ).fits
-    busy_a100 = gpu.DeviceProperties(A100_40.name, A100_40.capability, A100_40.total_bytes, 10 * gpu.GIB)
+    busy_a100 = gpu.DeviceProperties(A100_40.name, A100_40.capability, A100_40.total_bytes, 10 * memory.GIB)
     assert not gpu.full_fine_tune_fit(busy_a100, TINYLLAMA, BATCH, SEQ).fits
 
 
@@ -75,7 +76,7 @@ def test_estimate_parts_add_up_and_grow_with_the_batch():
     check = gpu.full_fine_tune_fit(A100_80, TINYLLAMA, BATCH, SEQ)
     assert check.needed_bytes == sum(check.parts.values())
     per_param = (check.needed_bytes - check.parts["activations"]) / TINYLLAMA.n_parameters
-    assert per_param == gpu.FP32_WEIGHT + gpu.FP32_GRADIENT + gpu.ADAM_MOMENTS + gpu.ADAM_TEMPORARIES + 2
+    assert per_param == memory.FP32_WEIGHT + memory.FP32_GRADIENT + memory.ADAM_MOMENTS + memory.ADAM_TEMPORARIES + 2
     bigger = gpu.full_fine_tune_fit(A100_80, TINYLLAMA, 4 * BATCH, SEQ)
     assert bigger.parts["activations"] > 3 * check.parts["activations"]
     assert "does not fit" in gpu.full_fine_tune_fit(T4, TINYLLAMA, BATCH, SEQ).reason
@@ -85,7 +86,7 @@ def test_model_facts_from_a_config():
     from transformers import LlamaConfig
 
     config = LlamaConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=100)
-    facts = gpu.ModelFacts.from_config(config, 12345)
+    facts = memory.ModelFacts.from_config(config, 12345)
     assert (facts.n_parameters, facts.hidden_size, facts.n_layers, facts.n_heads, facts.vocab_size) == (
         12345, 64, 2, 4, 100,
     )  # fmt: skip

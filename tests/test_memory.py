@@ -145,6 +145,22 @@ def test_fresh_process_load_failure_says_what_to_do(tmp_path):
         memory.load_in_fresh_process(tmp_path / "no-such-model", timeout=300)
 
 
+def test_fresh_process_training_failure_says_it_was_training(tmp_path):
+    from course_utils.errors import CourseError
+
+    with pytest.raises(CourseError, match=r"^Training .*no-such-model \(full fine-tuning\) in a fresh process failed"):
+        memory.train_in_fresh_process(str(tmp_path / "no-such-model"), "full fine-tuning", timeout=300)
+
+
+def test_full_fine_tune_parts_add_the_autocast_copy_only_under_mixed_precision():
+    facts = memory.ModelFacts(n_parameters=1000, hidden_size=64, n_layers=2, n_heads=4, vocab_size=100)
+    fp32 = memory.full_fine_tune_bytes(facts, batch_size=2, seq_len=8, mixed_precision=False)
+    mixed = memory.full_fine_tune_bytes(facts, batch_size=2, seq_len=8, mixed_precision=True)
+    assert set(mixed) - set(fp32) == {"16-bit weight copies (autocast)"}
+    assert fp32["weights (fp32)"] + fp32["gradients (fp32)"] + fp32["Adam moments (fp32)"] == 16 * 1000
+    assert fp32["activations"] > mixed["activations"] > 0  # fp32 activations take twice the bytes
+
+
 def test_a_childs_peak_memory_is_its_own_not_its_parents():
     """load_in_fresh_process runs from a notebook kernel that may hold gigabytes: the child must not report them."""
     import subprocess

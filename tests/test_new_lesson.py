@@ -49,19 +49,20 @@ def fill_questions(bank: Path) -> None:
 @pytest.mark.slow
 def test_a_scaffolded_lesson_passes_the_course_checks_and_runs(tmp_path):
     copy = copy_of_the_course(tmp_path / "course")
-    done = run([sys.executable, "tools/new_lesson.py", "6", "Evaluating a fine-tuned model", "--root", str(copy)], ROOT)
+    done = run(
+        [sys.executable, "-m", "tools.new_lesson", "6", "Evaluating a fine-tuned model", "--root", str(copy)], ROOT
+    )
     assert done.returncode == 0, done.stderr
     notebook = copy / "notebooks" / "06_evaluating_a_fine_tuned_model.ipynb"
     assert notebook.is_file() and "notebooks/06_evaluating_a_fine_tuned_model.ipynb" in (copy / "README.md").read_text()
 
-    again = run([sys.executable, "tools/new_lesson.py", "6", "Twice", "--root", str(copy)], ROOT)
+    again = run([sys.executable, "-m", "tools.new_lesson", "6", "Twice", "--root", str(copy)], ROOT)
     assert again.returncode == 2 and "exists already" in again.stderr  # nothing is overwritten
 
     env = checkout_env(copy)
-    for checker in ("tools/check_notebooks.py", "tools/check_figures.py"):
-        checked = run(
-            [sys.executable, checker, str(notebook)] if "figures" in checker else [sys.executable, checker], copy, env
-        )
+    for checker in ("tools.check_notebooks", "tools.check_figures"):
+        arguments = [str(notebook)] if "figures" in checker else []
+        checked = run([sys.executable, "-m", checker, *arguments], copy, env)
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
     fill_questions(copy / "quizzes" / "bank" / "lesson6.yml")

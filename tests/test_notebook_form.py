@@ -3,9 +3,10 @@
 import re
 from pathlib import Path
 
-import check_notebooks  # tools/, on pytest's pythonpath
 import nbformat
 import pytest
+
+from tools import check_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 

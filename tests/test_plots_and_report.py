@@ -56,15 +56,13 @@ def test_figures_are_returned_detached_from_pyplot():
     """Notebooks display() the returned figure; one left open in pyplot would be shown a second time by Jupyter."""
     import matplotlib.pyplot as plt
 
-    from course_utils.widgets import plot_lr_schedules
-
     plt.close("all")
     figures = [
         plots.plot_learning_curves({"run": HISTORY}),
         plots.plot_confusion_matrix([0, 1], [0, 1]),
         plots.plot_bars({"a": 1.0}, ylabel="x"),
         plots.plot_memory_bars({"fp32": 90.9}),
-        plot_lr_schedules({"linear": [1e-4, 5e-5]}),
+        plots.plot_lr_schedules({"linear": [1e-4, 5e-5]}),
     ]
     assert plt.get_fignums() == []
     for figure in figures:  # still drawable after leaving pyplot

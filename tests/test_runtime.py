@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import course_utils
-from course_utils import runtime
+from course_utils import runtime, threads
 from course_utils.errors import CourseError
 
 
@@ -239,13 +239,13 @@ def test_a_lesson_after_setup_prints_neither_message_until_it_asks(tmp_path):
 
 def _waits_in_fresh_process(env_changes: dict, import_torch_first: bool = False) -> list[str]:
     """What short_openmp_waits() leaves in a new interpreter: its answer and the three variables OpenMP reads."""
-    env = {k: v for k, v in os.environ.items() if k not in runtime.OPENMP_WAIT_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in threads.OPENMP_WAIT_VARIABLES}
     env.update(env_changes)
     code = (
         ("import torch\n" if import_torch_first else "")
-        + "import os\nfrom course_utils.runtime import short_openmp_waits\n"
+        + "import os\nfrom course_utils.threads import short_openmp_waits\n"
         + "answer = short_openmp_waits()\n"
-        + f"names = {runtime.OPENMP_WAIT_VARIABLES!r}\n"
+        + f"names = {threads.OPENMP_WAIT_VARIABLES!r}\n"
         + "print('|'.join([answer, *(os.environ.get(name, '-') for name in names)]))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
@@ -255,8 +255,8 @@ def _waits_in_fresh_process(env_changes: dict, import_torch_first: bool = False)
 
 def test_openmp_threads_spin_briefly_then_sleep_before_torch_loads():
     answer, policy, spin, blocktime = _waits_in_fresh_process({})
-    assert answer == f"spin {runtime.OPENMP_SPIN_COUNT}" and policy == "-"
-    assert (spin, blocktime) == (runtime.OPENMP_SPIN_COUNT, "0")
+    assert answer == f"spin {threads.OPENMP_SPIN_COUNT}" and policy == "-"
+    assert (spin, blocktime) == (threads.OPENMP_SPIN_COUNT, "0")
 
 
 def test_a_wait_policy_already_chosen_is_kept():

@@ -1,9 +1,10 @@
 """The pre-commit hook that keeps lessons committed clean: it strips outputs, and only local hooks are configured."""
 
 import nbformat
-import strip_outputs
 import yaml
-from check_notebooks import ROOT
+
+from tools import strip_outputs
+from tools.check_notebooks import ROOT
 
 
 def test_outputs_and_counts_are_stripped_and_reported(tmp_path):

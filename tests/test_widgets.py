@@ -1,10 +1,13 @@
-"""course_utils.widgets: the batch plan, a real learning-rate schedule, and a headless explorer."""
+"""The batch plan and a real learning-rate schedule (course_utils.training), their plot (course_utils.plots), and
+the headless explorer that wires them to sliders (course_utils.widgets)."""
 
 import math
 
 import pytest
 
-from course_utils.widgets import batch_plan, lr_schedule, plot_lr_schedules, schedule_explorer
+from course_utils.plots import plot_lr_schedules
+from course_utils.training import batch_plan, lr_schedule
+from course_utils.widgets import schedule_explorer
 
 
 def test_batch_plan_matches_effective_batch_arithmetic():

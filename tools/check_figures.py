@@ -8,8 +8,8 @@ that also names its source: a link, or a citation with "et al." or a year ("Devl
 Not figures: numbers in code spans (`2e-5`, `16 × 1`, `fp16`) and in math ($6 \\cdot N \\cdot D$: a formula's
 constants), headings' and lists' numbering, and plain counts.
 
-    python tools/check_figures.py                 # all lessons; exit 1 with one line per finding
-    python tools/check_figures.py notebooks/x.ipynb
+    python -m tools.check_figures                 # all lessons; exit 1 with one line per finding
+    python -m tools.check_figures notebooks/x.ipynb
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ import sys
 from pathlib import Path
 
 import nbformat
-from check_notebooks import lesson_notebooks, report  # tools/ is on sys.path: this script's folder
+
+if not __package__:  # run as a file, `python tools/check_figures.py`: the package `tools` is not importable then
+    sys.exit("Run it as a module from the checkout: python -m tools.check_figures")
+
+from tools.check_notebooks import lesson_notebooks, report  # noqa: E402
 
 NUMBER = r"(?<![\w.])\d[\d,]*(?:\.\d+)?"
 FIGURE_PATTERNS = {

@@ -17,6 +17,8 @@ from pathlib import Path
 import nbformat
 import tomllib
 
+from course_utils import paths
+
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_PREFIX = "https://colab.research.google.com/github/"
 
@@ -85,7 +87,7 @@ def sections_without_self_check(cells) -> list[str]:
 
 
 def lesson_notebooks() -> list[Path]:
-    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    return paths.lesson_notebooks(ROOT)
 
 
 def report(notebooks: list[Path], find_problems, what: str) -> int:

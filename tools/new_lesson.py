@@ -1,6 +1,6 @@
 """Scaffold lesson N: a notebook in the course's form, its question bank file, and its row in the README.
 
-    python tools/new_lesson.py 6 "Evaluating a fine-tuned model"      # then: make quizzes, and write the lesson
+    python -m tools.new_lesson 6 "Evaluating a fine-tuned model"      # then: make quizzes, and write the lesson
 
 Everything else picks the lesson up from its file name (`notebooks/0N_*.ipynb`): `make course`, nbmake in
 `make test`, the form checker, the figure checker. Its self-check data and its graded quiz are built from the bank
@@ -15,8 +15,14 @@ import sys
 from pathlib import Path
 
 import nbformat
-from check_notebooks import expected_badge_target
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from course_utils.paths import lesson_notebooks
+
+if not __package__:  # run as a file, `python tools/new_lesson.py`: the package `tools` is not importable then
+    sys.exit("Run it as a module from the checkout: python -m tools.new_lesson")
+
+from tools.check_notebooks import expected_badge_target  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "TODO"  # the bank refuses to build while a question still says this
@@ -42,7 +48,7 @@ def slug(title: str) -> str:
 
 def colab_setup_cell(root: Path) -> str:
     """The first lesson's Colab set-up cell: every lesson installs the course the same way."""
-    first = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))[0]
+    first = lesson_notebooks(root)[0]
     cells = nbformat.read(first, as_version=4).cells
     return next(cell.source for cell in cells if cell.cell_type == "code")
 
@@ -120,7 +126,7 @@ def scaffold(root: Path, number: int, title: str, what: str) -> list[Path]:
 
 
 def main(arguments: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python tools/new_lesson.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.new_lesson", description=__doc__.split("\n\n")[0])
     parser.add_argument("number", type=int, help="the lesson's number (its notebook is notebooks/0N_<title>.ipynb)")
     parser.add_argument("title", help="the lesson's title, in words")
     parser.add_argument("--what", default="TODO: what the student does", help="the README table's description")

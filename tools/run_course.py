@@ -1,4 +1,5 @@
-"""`make course`: execute every lesson headless on the default profile (or $COURSE_PROFILE).
+"""The lesson runner: `make course` (`python -m tools.run_course`) executes every lesson headless on the default
+profile (or $COURSE_PROFILE); the benchmark (`course_dev.bench.lessons`) and the tests import the same functions.
 
 Writes the executed notebooks to build/executed/, an HTML copy of each to build/html/, and prints one line per
 lesson: wall time and the headline metric the lesson recorded with course_utils.report.record_results.
@@ -10,22 +11,30 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from check_notebooks import lesson_notebooks  # tools/ is on sys.path: this script's folder
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
+from course_utils.paths import lesson_id, lesson_notebooks
 from course_utils.report import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def lesson_id(notebook: Path) -> str:
-    return f"lesson{int(notebook.name[:2])}"
+@dataclass(frozen=True)
+class LessonRun:
+    """One lesson executed: its notebook's stem, wall time, the error (None if it ran through), a status line."""
+
+    lesson: str
+    seconds: float
+    error: str | None
+    status: str
 
 
 def local_kernel_manager() -> KernelManager:
@@ -67,19 +76,25 @@ def headline(lesson: str, since: float) -> str:
     return f"{results['headline']} = {value:.4g}" if isinstance(value, float) else f"{results['headline']} = {value}"
 
 
-def main() -> int:
-    build = ROOT / "build"
+def run_lessons(build: Path, timeout: int, root: Path = ROOT) -> Iterator[LessonRun]:
+    """Execute every lesson of the checkout at `root` in turn, writing its copies under `build`."""
     for folder in ("executed", "html"):
         (build / folder).mkdir(parents=True, exist_ok=True)
-    timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "3600"))
-    print(f"Running {len(lesson_notebooks())} lessons on profile '{os.environ.get('COURSE_PROFILE', 'auto')}' ...")
-    failures = 0
-    for notebook in lesson_notebooks():
+    for notebook in lesson_notebooks(root):
         started = time.time()
         seconds, error = execute(notebook, build, timeout)
         status = f"FAILED: {error}" if error else headline(lesson_id(notebook), started)
-        failures += bool(error)
-        print(f"{notebook.stem:32} {seconds:7.1f} s  {status}", flush=True)
+        yield LessonRun(notebook.stem, seconds, error, status)
+
+
+def main() -> int:
+    build = ROOT / "build"
+    timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "3600"))
+    print(f"Running {len(lesson_notebooks(ROOT))} lessons on profile '{os.environ.get('COURSE_PROFILE', 'auto')}' ...")
+    failures = 0
+    for run in run_lessons(build, timeout):
+        failures += run.error is not None
+        print(f"{run.lesson:32} {run.seconds:7.1f} s  {run.status}", flush=True)
     print(f"Executed notebooks: {build / 'executed'}   HTML: {build / 'html'}")
     return 1 if failures else 0
 
