@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .memory import GIB, ModelFacts, full_fine_tune_bytes
+from .memory import GIB, ModelFacts, full_fine_tune_bytes, full_fine_tune_peak
 
 SAFETY = 0.9  # keep a tenth of free memory for the allocator's fragmentation, cuBLAS workspaces and the rest
 
@@ -110,8 +110,10 @@ def full_fine_tune_fit(
 ) -> FitCheck:
     """Would full fine-tuning with AdamW fit in the FREE memory of `device` (or `cpu_available_bytes` on a CPU)?"""
     plan = precision_plan(device)
-    parts = full_fine_tune_bytes(model, batch_size, seq_len, mixed_precision=plan.fp16 or plan.bf16)
-    needed = int(sum(parts.values()))
+    parts = full_fine_tune_bytes(
+        model, batch_size, seq_len, mixed_precision=plan.fp16 or plan.bf16, optimizer=plan.optimizer
+    )
+    needed = full_fine_tune_peak(parts)
     if device is None:
         if cpu_available_bytes is None:
             raise ValueError("on a CPU, pass cpu_available_bytes (psutil.virtual_memory().available)")
@@ -122,8 +124,8 @@ def full_fine_tune_fit(
     fits = needed <= usable
     verdict = "fits" if fits else "does not fit"
     reason = (
-        f"full fine-tuning needs about {needed / GIB:.1f} GiB ({len(parts)} parts: "
-        f"{(needed - parts['activations']) / model.n_parameters:.0f} bytes per parameter + activations); "
+        f"full fine-tuning needs about {needed / GIB:.1f} GiB (16 bytes per parameter + the larger of the optimizer "
+        "step's temporaries and the activations with their 16-bit weight copies); "
         f"{SAFETY:.0%} of the {where} is {usable / GIB:.1f} GiB: it {verdict}"
     )
     return FitCheck(fits, needed, usable, parts, reason)
