@@ -88,3 +88,17 @@ def test_gpu_fit_check_uses_the_plans_fused_optimizer(capability):
     assert check.needed_bytes == memory.full_fine_tune_peak(check.parts)
     # TinyLlama at 4 x 256 in 16-bit: 16 bytes per parameter and about 4.7 GiB of activations and copies.
     assert 20 * memory.GIB < check.needed_bytes < 22 * memory.GIB
+
+
+@pytest.mark.parametrize(("capability", "fp16", "bf16"), [((7, 5), True, False), ((8, 0), False, True)])
+def test_lesson5_training_arguments_from_the_t4_and_a100_plans_resolve_to_fused_adamw(capability, fp16, bf16, tmp_path):
+    """What lesson 5 passes to TrainingArguments on a T4 and an A100, built here on the CPU: the optimizer every
+    method uses resolves to torch's AdamW with fused=True (the precision flags are the plan's, checked apart: a CPU
+    refuses fp16)."""
+    from transformers import Trainer, TrainingArguments
+
+    plan = gpu.precision_plan(gpu.DeviceProperties("GPU", capability, 16 * memory.GIB, 15 * memory.GIB))
+    assert (plan.fp16, plan.bf16) == (fp16, bf16)
+    args = TrainingArguments(output_dir=str(tmp_path), optim=plan.optimizer, report_to="none", use_cpu=True)
+    optimizer_class, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
+    assert optimizer_class is torch.optim.AdamW and kwargs.get("fused") is True
