@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .memory import GIB, ModelFacts, full_fine_tune_bytes
+from .memory import GIB, ModelFacts, full_fine_tune_bytes, full_fine_tune_peak
 
 SAFETY = 0.9  # keep a tenth of free memory for the allocator's fragmentation, cuBLAS workspaces and the rest
 
@@ -42,7 +42,7 @@ class PrecisionPlan:
     compute_dtype: str  # 4-bit layers' compute dtype, and the mixed-precision dtype
     fp16: bool  # TrainingArguments(fp16=...), for full fine-tuning, LoRA and QLoRA alike
     bf16: bool  # TrainingArguments(bf16=...), likewise
-    optimizer: str  # TrainingArguments(optim=...) for the adapter methods (LoRA, QLoRA)
+    optimizer: str  # TrainingArguments(optim=...) for every method (full fine-tuning, LoRA, QLoRA)
     reason: str
 
     @property
@@ -86,15 +86,17 @@ def precision_plan(device: DeviceProperties | None) -> PrecisionPlan:
             "cpu", "float32", "float32", False, False, "adamw_torch",
             "no GPU: float32 throughout (most CPUs emulate 16-bit arithmetic slowly); full precision here is fp32",
         )  # fmt: skip
-    # Paged 8-bit AdamW (bitsandbytes): optimizer state in 8 bits, paged to CPU memory when the GPU runs short.
-    # It needs CUDA, so the CPU plan keeps torch's AdamW.
+    # One optimizer for full fine-tuning, LoRA and QLoRA alike (a comparison that changes one thing): torch's fused
+    # AdamW, which needs no per-step temporary copies of the weights. Paged 8-bit AdamW (bitsandbytes) would change
+    # nothing here: it pages only state tensors of at least 1e5 elements (bitsandbytes/optim/optimizer.py,
+    # Optimizer8bit.get_state_buffer), and rank-8 adapters hold none that large.
     if device.capability >= (8, 0):
         return PrecisionPlan(
-            "cuda", "float16", "bfloat16", False, True, "paged_adamw_8bit",
+            "cuda", "float16", "bfloat16", False, True, "adamw_torch_fused",
             f"{_capability(device)} has bf16 units: bf16 mixed precision and 4-bit compute; full precision is fp16",
         )  # fmt: skip
     return PrecisionPlan(
-        "cuda", "float16", "float16", True, False, "paged_adamw_8bit",
+        "cuda", "float16", "float16", True, False, "adamw_torch_fused",
         f"{_capability(device)} has no bf16 units: fp16 mixed precision and 4-bit compute; full precision is fp16",
     )  # fmt: skip
 
@@ -108,8 +110,10 @@ def full_fine_tune_fit(
 ) -> FitCheck:
     """Would full fine-tuning with AdamW fit in the FREE memory of `device` (or `cpu_available_bytes` on a CPU)?"""
     plan = precision_plan(device)
-    parts = full_fine_tune_bytes(model, batch_size, seq_len, mixed_precision=plan.fp16 or plan.bf16)
-    needed = int(sum(parts.values()))
+    parts = full_fine_tune_bytes(
+        model, batch_size, seq_len, mixed_precision=plan.fp16 or plan.bf16, optimizer=plan.optimizer
+    )
+    needed = full_fine_tune_peak(parts)
     if device is None:
         if cpu_available_bytes is None:
             raise ValueError("on a CPU, pass cpu_available_bytes (psutil.virtual_memory().available)")
@@ -120,8 +124,8 @@ def full_fine_tune_fit(
     fits = needed <= usable
     verdict = "fits" if fits else "does not fit"
     reason = (
-        f"full fine-tuning needs about {needed / GIB:.1f} GiB ({len(parts)} parts: "
-        f"{(needed - parts['activations']) / model.n_parameters:.0f} bytes per parameter + activations); "
+        f"full fine-tuning needs about {needed / GIB:.1f} GiB (16 bytes per parameter + the larger of the optimizer "
+        "step's temporaries and the activations with their 16-bit weight copies); "
         f"{SAFETY:.0%} of the {where} is {usable / GIB:.1f} GiB: it {verdict}"
     )
     return FitCheck(fits, needed, usable, parts, reason)

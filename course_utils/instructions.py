@@ -58,3 +58,41 @@ def load_instruction_pairs(n: int | None = None, seed: int = 0, module_name: str
             "response": [pair["response"] for pair in pairs],
         }
     )
+
+
+# A plain instruction format with its own end marker: no chat template, so a base model and an instruction-tuned
+# one both meet it for the first time, and "does the model end its answer?" has an answer before training (no).
+QUESTION_HEADER = "### Question:\n"
+ANSWER_HEADER = "\n\n### Answer:\n"
+END_MARKER = "\n### End"
+
+
+def format_prompt(question: str) -> str:
+    """What the model sees before its answer, at training and at generation alike."""
+    return f"{QUESTION_HEADER}{question}{ANSWER_HEADER}"
+
+
+def tokenize_for_answer_loss(tokenizer, prompt: str, response: str, max_length: int, label_end: bool = True) -> dict:
+    """Token ids of prompt + answer + end marker, with labels on the answer and the end marker only.
+
+    The prompt's labels are -100 (the loss ignores them), as in the standard instruction-tuning recipe (TRL's
+    `completion_only_loss`). The prompt is tokenized as generation will tokenize it (the tokenizer's own special
+    tokens, a BOS where it adds one), the answer and the marker without any, so the boundary is exact.
+    `label_end=False` masks the end marker too: the counter-experiment of a model never taught to stop.
+    """
+    prompt_ids = list(tokenizer(format_prompt(prompt))["input_ids"])
+    answer_ids = list(tokenizer(response, add_special_tokens=False)["input_ids"])
+    end_ids = list(tokenizer(END_MARKER, add_special_tokens=False)["input_ids"])
+    input_ids = prompt_ids + answer_ids + end_ids
+    labels = [-100] * len(prompt_ids) + answer_ids + (end_ids if label_end else [-100] * len(end_ids))
+    return {
+        "input_ids": input_ids[:max_length],
+        "attention_mask": [1] * min(len(input_ids), max_length),
+        "labels": labels[:max_length],
+    }
+
+
+def label_share(labelled: list[list[int]]) -> float:
+    """The share of tokens that carry a label (not -100), over a list of label rows."""
+    total = sum(len(row) for row in labelled)
+    return sum(label != -100 for row in labelled for label in row) / max(total, 1)

@@ -37,7 +37,9 @@ DOUBLE_QUANT_BLOCK_SIZE = 256  # ... with one float32 constant per 256 scales
 FP32_WEIGHT = 4  # the weights themselves
 FP32_GRADIENT = 4  # one gradient per weight
 ADAM_MOMENTS = 8  # exp_avg and exp_avg_sq, fp32 each
-ADAM_TEMPORARIES = 4  # torch's foreach AdamW builds intermediate lists about one fp32 copy of the weights large
+# Inside optimizer.step() only: torch's foreach AdamW builds intermediate lists about one fp32 copy of the weights
+# large; the fused AdamW (optim="adamw_torch_fused", what the GPU plan uses) updates in place, in one kernel.
+STEP_TEMPORARIES = {"adamw_torch": 4, "adamw_torch_fused": 0}
 AUTOCAST_COPY = 2  # under fp16/bf16 autocast each weight is also cast to a 16-bit copy for the forward pass
 GIB = 1024**3
 
@@ -105,20 +107,34 @@ def activation_bytes(model: ModelFacts, batch_size: int, seq_len: int, bytes_per
     return int(model.n_layers * per_layer + logits)
 
 
-def full_fine_tune_bytes(model: ModelFacts, batch_size: int, seq_len: int, mixed_precision: bool) -> dict[str, int]:
-    """What full fine-tuning with AdamW holds, part by part: fp32 weights, gradients, Adam's moments and its
-    temporaries, the 16-bit weight copies autocast makes under mixed precision, and one batch's activations."""
+def full_fine_tune_bytes(
+    model: ModelFacts, batch_size: int, seq_len: int, mixed_precision: bool, optimizer: str = "adamw_torch_fused"
+) -> dict[str, int]:
+    """What full fine-tuning with AdamW holds, part by part: fp32 weights, gradients, Adam's moments, the optimizer
+    step's temporaries, the 16-bit weight copies autocast makes under mixed precision, and one batch's activations.
+    Not all of it at once: `full_fine_tune_peak` adds them up as they coexist."""
     n = model.n_parameters
     parts = {
         "weights (fp32)": n * FP32_WEIGHT,
         "gradients (fp32)": n * FP32_GRADIENT,
         "Adam moments (fp32)": n * ADAM_MOMENTS,
-        "optimizer temporaries": n * ADAM_TEMPORARIES,
+        f"optimizer step temporaries ({optimizer})": n * STEP_TEMPORARIES[optimizer],
     }
     if mixed_precision:
         parts["16-bit weight copies (autocast)"] = n * AUTOCAST_COPY
     parts["activations"] = activation_bytes(model, batch_size, seq_len, bytes_per_value=2 if mixed_precision else 4)
     return parts
+
+
+def full_fine_tune_peak(parts: dict[str, int]) -> int:
+    """16 bytes per parameter (weights, gradients, Adam's moments) plus the larger of two things that never coexist:
+    the optimizer step's temporaries (inside `optimizer.step()`, after the backward pass freed the activations) and
+    the activations with autocast's 16-bit weight copies (from the forward pass until the backward pass frees them).
+    """
+    state = parts["weights (fp32)"] + parts["gradients (fp32)"] + parts["Adam moments (fp32)"]
+    step = sum(size for name, size in parts.items() if name.startswith("optimizer step temporaries"))
+    forward = parts["activations"] + parts.get("16-bit weight copies (autocast)", 0)
+    return int(state + max(step, forward))
 
 
 def count_parameters(model) -> tuple[int, int]:
@@ -232,13 +248,16 @@ def train_in_fresh_process(
     seq_len: int = 128,
     steps: int = 2,
     timeout: float = 900,
+    gradient_checkpointing: bool = False,
 ) -> dict:
     """Peak memory of `steps` AdamW training steps on random token batches, in a new Python process.
 
     `method` is "full fine-tuning", "LoRA" or "QLoRA" (give `quantization_config` and `lora` = LoraConfig keyword
     arguments for the adapter methods). The batches have the lesson's shape (`batch_size` × `seq_len`), so the
     activations, gradients and optimizer state are the lesson's. Returns load_seconds, footprint_bytes and
-    load_peak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), rss_before_load_bytes,
+    load_peak_rss_bytes (the loading alone, as `load_in_fresh_process` measures it), loaded_forward_peak_rss_bytes
+    (after one forward pass that has read every weight: a memory-mapped full-precision checkpoint is only resident
+    once read, so this is the loading peak to compare across formats), rss_before_load_bytes,
     rss_after_load_bytes and peak_rss_bytes (the process's high-water mark: the model, one batch's activations, the gradients and the
     optimizer state), and on a GPU peak_cuda_bytes.
     """
@@ -252,6 +271,7 @@ def train_in_fresh_process(
         "batch_size": batch_size,
         "seq_len": seq_len,
         "steps": steps,
+        "gradient_checkpointing": gradient_checkpointing,
     }
     return _run_child(request, f"Training {checkpoint} ({method})", timeout)
 
@@ -302,7 +322,7 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, kilobytes elsewhere
 
 
-def _load_quietly(request: dict, device_map: str | None):
+def _load_quietly(request: dict, device_map: str | dict | None):
     """Both children's preamble: quiet logs, `from_pretrained` as requested, timed; (model, seconds, RSS before)."""
     import logging
     import warnings
@@ -362,21 +382,28 @@ def _train_probe(request: dict) -> dict:
     """The child side of `train_in_fresh_process`."""
     import torch
 
-    model, load_seconds, rss_before = _load_quietly(request, "auto" if torch.cuda.is_available() else None)
+    # One GPU, the whole model (device_map="auto" would split it across the GPUs of a multi-GPU host).
+    model, load_seconds, rss_before = _load_quietly(request, {"": 0} if torch.cuda.is_available() else None)
     loaded = {
         "load_seconds": load_seconds,
         "footprint_bytes": model.get_memory_footprint(),
         "load_peak_rss_bytes": peak_rss_bytes(),  # the high-water mark of loading alone
     }
+    with torch.no_grad():  # reads every weight once: what a memory-mapped checkpoint has not done yet
+        model(input_ids=torch.zeros(1, 8, dtype=torch.long, device=model.device))
+    loaded["loaded_forward_peak_rss_bytes"] = peak_rss_bytes()
+    checkpointing = bool(request.get("gradient_checkpointing"))
     if request["method"] in ("LoRA", "QLoRA"):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
         if request["method"] == "QLoRA":
             from .qlora import keep_4bit_layers_trainable
 
-            model = prepare_model_for_kbit_training(model)
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
             keep_4bit_layers_trainable(model)
         model = get_peft_model(model, LoraConfig(**request["lora"]))
+    if checkpointing and request["method"] != "QLoRA":  # the same setting for every method
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     rss_after_load = process_rss_bytes()
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)

@@ -78,3 +78,41 @@ def input_gradient_check(layer, batch: int = 3, seed: int = 0) -> dict:
     expected = weight.sum(0).expand(batch, -1)
     error = float((x.grad.float() - expected).abs().max() / expected.abs().max())
     return {"repacked": repacked, "has_gradient": True, "max_error": error}
+
+
+def adapters_with_gradient(model, input_ids) -> tuple[int, int]:
+    """One training forward and backward on `input_ids`: how many trainable tensors received a gradient, of how many.
+
+    Shows what `prepare_model_for_kbit_training`'s input-gradient hook is for: with RE-ENTRANT gradient checkpointing
+    and no input that requires a gradient, the checkpointed blocks' adapters get none.
+    """
+    import warnings
+
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    for parameter in trainable:
+        parameter.grad = None
+    model.train()
+    with warnings.catch_warnings():  # torch warns that no checkpointed input requires a gradient: that is the point
+        warnings.simplefilter("ignore")
+        loss = model(input_ids=input_ids, labels=input_ids).loss
+        if loss.requires_grad:  # not when every block is checkpointed and cut off: nothing to backpropagate
+            loss.backward()
+    reached = sum(parameter.grad is not None for parameter in trainable)
+    for parameter in trainable:
+        parameter.grad = None
+    return reached, len(trainable)
+
+
+def checkpoint_blocks(model, use_reentrant: bool) -> None:
+    """Gradient checkpointing on the transformer blocks of `model` (a peft model's base model too), re-entrant or
+    not, WITHOUT the input-gradient hook transformers adds when it switches checkpointing on.
+
+    transformers 5.23 renamed `gradient_checkpointing_enable` to `activation_checkpointing_enable`; both are tried.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    kwargs = {"use_reentrant": use_reentrant}
+    if hasattr(base, "activation_checkpointing_enable"):
+        base.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+    base.disable_input_require_grads()

@@ -23,6 +23,7 @@ LESSONS = {
     "lesson1": "01_pretraining_vs_finetuning.ipynb",
     "lesson2": "02_training_arguments.ipynb",
     "lesson3": "03_trainer.ipynb",
+    "lesson5": "05_quantized_loading.ipynb",
 }
 
 pytestmark = pytest.mark.slow
