@@ -80,6 +80,14 @@ def test_lesson4_a_new_num_labels_needs_new_label_names(course_cache, tmp_path, 
     assert measured["wrapped_checkpoint_caught"] is True
 
 
+def test_lesson4_untrained_head_does_no_better_than_the_majority_answer(course_cache, tmp_path, monkeypatch):
+    measured = run_lesson("lesson4", course_cache, tmp_path, monkeypatch)
+    share = measured["validation_positive_share"]
+    majority_accuracy = max(share, 1 - share)
+    # A 64-review sample on ci: a random head may land a few reviews above the constant answer, not more.
+    assert measured["untrained_accuracy"] <= majority_accuracy + 0.05, (measured["untrained_accuracy"], share)
+
+
 def test_lessons_3_and_4_teach_with_plain_api_and_no_wrong_old_claims():
     lesson3_code = "\n".join(lesson_cells("lesson3", "code"))
     lesson4_code = "\n".join(lesson_cells("lesson4", "code"))
