@@ -23,6 +23,7 @@ LESSONS = {
     "lesson1": "01_pretraining_vs_finetuning.ipynb",
     "lesson2": "02_training_arguments.ipynb",
     "lesson3": "03_trainer.ipynb",
+    "lesson4": "04_new_head_warnings.ipynb",
     "lesson5": "05_quantized_loading.ipynb",
 }
 
