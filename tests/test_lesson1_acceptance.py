@@ -57,4 +57,9 @@ def test_pretrained_start_beats_scratch_and_majority_on_cpu_profile(tmp_path, mo
     )
     assert pretrained >= scratch + CLEAR_WIN_OVER_SCRATCH, summary
     assert pretrained >= majority + CLEAR_WIN_OVER_MAJORITY, summary
+    # The baseline a fine-tune must beat: frozen sentence embeddings + logistic regression learn the task too ...
+    assert measured["embedding_baseline"]["accuracy"] >= majority + CLEAR_WIN_OVER_MAJORITY, summary
+    # ... and the tutorial's claim gets a verdict only when one run can carry it.
+    share, error = measured["data_fractions"]["0.7"]["share_of_gain"], measured["share_of_gain_standard_error"]
+    assert measured["claim_verdict"].startswith("no verdict") == (abs(share - 0.9) < 2 * error), summary
     assert measured["train_examples"] == PROFILES["cpu"].train_examples
