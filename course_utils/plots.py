@@ -2,13 +2,16 @@
 
 Every run keeps one colour in every panel of a figure, and across figures (`run_colour`), from Okabe and Ito's
 palette, which readers with any common colour-vision deficiency tell apart (https://jfly.uni-koeln.de/color/).
-Every figure carries alt text: a description of what it plots, which a notebook shows as the figure's text form
-and nbconvert's HTML writes into the image's `alt` attribute (`set_alt_text` replaces the generated one).
+Every figure carries alt text: a description of what it plots, shown as the figure's text form and as the `alt`
+of an HTML <img> (which JupyterLab renders and nbconvert's HTML copies keep); `set_alt_text` replaces it.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import html
+import io
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -51,16 +54,21 @@ def describe(figure) -> str:
     return f"Figure with {len(panels)} panel(s). " + " | ".join(panels)
 
 
-def _alt_bundle(text: str, include=None, exclude=None):
-    """IPython's display hook: the alt text as the text form and as the PNG's `alt` metadata (the image itself
-    still comes from the inline backend)."""
-    return {"text/plain": text}, {"image/png": {"alt": text}}
+def _alt_bundle(figure, include=None, exclude=None):
+    """IPython's display hook: the PNG, the same PNG as an HTML <img> with the alt text (nbconvert's HTML takes it
+    before the bare PNG, whose `alt` it leaves empty), and the alt text as the text form."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight", facecolor=figure.get_facecolor())
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    text = figure.alt_text
+    img = f'<img src="data:image/png;base64,{png}" alt="{html.escape(text, quote=True)}"/>'
+    return {"image/png": png, "text/html": img, "text/plain": text}, {"image/png": {"alt": text}}
 
 
 def set_alt_text(figure, text: str):
     """Give `figure` this alt text (instead of the generated description); returns the figure."""
     figure.alt_text = text
-    figure._repr_mimebundle_ = functools.partial(_alt_bundle, text)
+    figure._repr_mimebundle_ = functools.partial(_alt_bundle, figure)
     return figure
 
 

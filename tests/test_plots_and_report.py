@@ -1,3 +1,4 @@
+import base64
 import json
 
 import matplotlib
@@ -95,6 +96,8 @@ def test_every_figure_carries_alt_text_saying_what_it_plots():
     data, metadata = curves._repr_mimebundle_()
     assert data["text/plain"] == metadata["image/png"]["alt"] == curves.alt_text
     assert not data["text/plain"].startswith("<Figure")
+    assert data["text/html"] == f'<img src="data:image/png;base64,{data["image/png"]}" alt="{curves.alt_text}"/>'
+    assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")
     assert "Loss" in curves.alt_text and "pretrained (train): 3 points from 0.69 to 0.41" in curves.alt_text
     bars = plots.plot_memory_bars({"fp32": 90.9, "nf4": 53.2})
     assert "bars: fp32 90.9, nf4 53.2" in bars.alt_text
