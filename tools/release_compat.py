@@ -78,9 +78,8 @@ def course_sources(root: Path = ROOT) -> dict[str, str]:
     for notebook in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         cells = [cell.source for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
         sources[notebook.name] = "\n".join(transform(cell) for cell in cells)
-    for module in sorted((root / "course_utils").rglob("*.py")):
-        if "metric_modules" not in module.parts:  # evaluate's own module layout, loaded by evaluate
-            sources[module.relative_to(root).as_posix()] = module.read_text()
+    for module in sorted((root / "course_utils").rglob("*.py")):  # metric_modules/ too: evaluate.load runs them
+        sources[module.relative_to(root).as_posix()] = module.read_text()
     return sources
 
 
@@ -211,17 +210,28 @@ class Import:
 
 
 def collect_imports(sources: dict[str, str]) -> set[Import]:
-    """Every `from <package>... import name` of the checked packages in the sources."""
+    """Every name the sources take from a checked package: `from <package>... import name`, and `module.name`
+    after `import <package>...` (as `F` or not)."""
     found = set()
 
-    def visit(node: ast.AST, guarded: bool) -> None:
+    def visit(node: ast.AST, guarded: bool, modules: dict[str, str]) -> None:
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module.split(".")[0] in PACKAGES:
             found.update(Import(node.module, alias.name, guarded) for alias in node.names)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+            found.add(Import(modules[node.value.id], node.attr, guarded))
         for child in ast.iter_child_nodes(node):
-            visit(child, guarded or isinstance(node, ast.If | ast.Try))
+            visit(child, guarded or isinstance(node, ast.If | ast.Try), modules)
 
     for source in sources.values():
-        visit(ast.parse(source), False)
+        tree = ast.parse(source)
+        modules = {  # the names `import x.y as z` binds: z -> x.y; `import x.y` binds x -> x
+            alias.asname or alias.name.split(".")[0]: alias.name if alias.asname else alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+            if alias.name.split(".")[0] in PACKAGES
+        }
+        visit(tree, False, modules)
     return found
 
 
@@ -592,6 +602,7 @@ def check_release(package: str, wheel: Wheel, uses: list[Use], imports: set[Impo
     if python:  # pip gives an older interpreter an older release of the range: a note, not a break
         result.notes.append(f"Requires-Python {python}")
     accepted = READERS[package](wheel)
+    result.checked += len(accepted)  # each signature read is a function or class the course calls
     for use in uses:
         if CALL_PACKAGE.get(use.call) != package:
             continue
