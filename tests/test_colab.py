@@ -359,14 +359,19 @@ def sys_base_python() -> str:
     return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
 
 
+@functools.cache
 def standin_python() -> tuple[str, str]:
-    """(interpreter, note): Colab's Python where this machine has it, else the one this venv was made from."""
-    colab = shutil.which(f"python{COLAB_PYTHON}")
-    if colab:
-        return colab, f"Python {COLAB_PYTHON}, as Colab"
-    base = sys_base_python()
+    """(interpreter, note): Colab's Python where this machine has one that runs (on PATH or a pyenv version),
+    else the one this venv was made from."""
+    candidates = [shutil.which(f"python{COLAB_PYTHON}")]
+    candidates += sorted(map(str, Path.home().glob(f".pyenv/versions/{COLAB_PYTHON}.*/bin/python{COLAB_PYTHON}")))
+    for candidate in filter(None, candidates):
+        probe = [candidate, "-c", "import sys, venv; print(sys.executable)"]
+        done = subprocess.run(probe, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode == 0:  # a pyenv shim without that version selected exits 127
+            return done.stdout.strip(), f"Python {COLAB_PYTHON}, as Colab"
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return base, f"Python {version}: Colab runs {COLAB_PYTHON}, which this machine's registries do not offer"
+    return sys_base_python(), f"Python {version}: Colab runs {COLAB_PYTHON}, which this machine does not have"
 
 
 def colab_base_environment() -> Path:

@@ -1,5 +1,8 @@
-"""environment.yml must describe the same environment as pyproject.toml (and the set-up script)."""
+"""environment.yml must describe the same environment as pyproject.toml (and the set-up script); what the set-up
+script installs where; the student's machine: doctor, native Windows, the licence, the lab."""
 
+import json
+import os
 import re
 from pathlib import Path
 
@@ -176,3 +179,47 @@ def test_the_repository_has_the_mit_licence_the_metadata_names():
     assert project["license"] == {"text": "MIT"}
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License") and "Permission is hereby granted, free of charge" in text
+
+
+# --- the student's lab ------------------------------------------------------------------------------------------
+def lab_log(command: str, env: dict, seconds: float = 240) -> str:
+    """Start `command` (JupyterLab), read its log until the server runs, stop it, return the log."""
+    import signal
+    import subprocess
+    import time
+
+    process = subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines, deadline = [], time.monotonic() + seconds
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "is running at" in line or time.monotonic() > deadline:
+                break
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    return "".join(lines)
+
+
+def test_the_students_lab_loads_no_nbgrader_extension_and_the_instructors_does(tmp_path):
+    import subprocess
+
+    dry_run = subprocess.run(["make", "-s", "-n", "lab", "PORT=8961"], cwd=ROOT, capture_output=True, text=True)
+    recipe = dry_run.stdout[dry_run.stdout.index("JUPYTER_CONFIG_PATH=") :].replace("\\\n", " ").strip()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    student = lab_log(recipe, env)
+    assert "is running at" in student, student[-3000:]
+    assert "nbgrader" not in student, student  # no extension linked, no "No nbgrader_config.py" warning
+    student_config = recipe.split()[0].removeprefix("JUPYTER_CONFIG_PATH=")
+    page_config = json.loads((Path(student_config) / "labconfig" / "page_config.json").read_text())
+    assert page_config == {"disabledExtensions": {"@jupyter/nbgrader": True}}  # the lab (browser) extension
+    instructor = lab_log(recipe.split(maxsplit=1)[1].replace("8961", "8962"), env)  # plain `jupyter lab`
+    assert "nbgrader.server_extensions.formgrader | extension was successfully loaded" in instructor, instructor[-3000:]

@@ -67,4 +67,17 @@ pip_install --no-deps $ASSETS
 # A first-time student should meet no news or update pop-ups.
 mkdir -p "$VENV/share/jupyter/lab/settings"
 cp tools/jupyterlab_overrides.json "$VENV/share/jupyter/lab/settings/overrides.json"
+# The student's lab (`make lab` puts this folder first on JUPYTER_CONFIG_PATH) leaves nbgrader's server and lab
+# extensions off: they are the instructor's, and warn about a missing nbgrader_config.py. `jupyter lab` without it
+# (the instructor's workspace) keeps them on.
+STUDENT_CONFIG="$VENV/etc/jupyter-student"
+mkdir -p "$STUDENT_CONFIG/labconfig"
+echo '{"disabledExtensions": {"@jupyter/nbgrader": true}}' > "$STUDENT_CONFIG/labconfig/page_config.json"
+"$VENV/bin/python" - "$STUDENT_CONFIG/jupyter_server_config.json" <<'PY'
+import json, sys
+
+extensions = ("formgrader", "validate_assignment", "assignment_list", "course_list")
+off = {f"nbgrader.server_extensions.{name}": False for name in extensions}
+json.dump({"ServerApp": {"jpserver_extensions": off}}, open(sys.argv[1], "w"), indent=1)
+PY
 $VENV/bin/python -m course_utils doctor
