@@ -223,3 +223,22 @@ def test_the_students_lab_loads_no_nbgrader_extension_and_the_instructors_does(t
     assert page_config == {"disabledExtensions": {"@jupyter/nbgrader": True}}  # the lab (browser) extension
     instructor = lab_log(recipe.split(maxsplit=1)[1].replace("8961", "8962"), env)  # plain `jupyter lab`
     assert "nbgrader.server_extensions.formgrader | extension was successfully loaded" in instructor, instructor[-3000:]
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"\n## {title}")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def test_readme_gives_students_make_lab_and_contributors_make_test():
+    quick_start = readme_section("Quick start")
+    assert "make lab" in quick_start and "make test " not in quick_start and "make test`" not in quick_start
+    assert "make test    #" in readme_section("For contributors")
+    for machine in ("Linux, no NVIDIA GPU", "Linux with an NVIDIA GPU", "macOS", "WSL"):
+        assert machine in quick_start, machine
+    assert (
+        CPU_TORCH_INDEX in quick_start
+        and f"CPU_TORCH_INDEX={CPU_TORCH_INDEX}\n" in (ROOT / "tools" / "setup_env.sh").read_text()
+    )
