@@ -1,6 +1,7 @@
 """Every release in the declared range accepts every keyword argument the lessons and course_utils pass
 (tools/release_compat.py: wheels downloaded once into .cache/wheels, read with ast, never installed)."""
 
+import ast
 import json
 from pathlib import Path
 
@@ -132,3 +133,30 @@ def test_every_release_in_the_declared_range_accepts_what_the_course_passes():
     assert all(result.checked for result in results if result.package != "accelerate"), lines
     failing = [line for line in lines if not line.startswith(" ") and "FAILS" in line]
     assert not failing, "\n".join(lines)
+
+
+def version_number_gates(source: str) -> list[int]:
+    """Lines comparing a library's `__version__` (directly or through Version()/parse()): a gate on the number."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(
+                isinstance(inner, ast.Attribute) and inner.attr == "__version__"
+                for operand in operands
+                for inner in ast.walk(operand)
+            ):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_no_version_number_gates_in_lessons_or_course_utils():
+    """Feature tests only: 5.0 and 5.1 are 5.x and still lack train_sampling_strategy (5.2.0 brought it)."""
+    assert version_number_gates('if Version(transformers.__version__) >= Version("5"):\n    pass\n') == [1]
+    assert version_number_gates('ok = "x" in {f.name for f in fields(TrainingArguments)}\n') == []
+    found = {
+        where: lines
+        for where, source in release_compat.course_sources().items()
+        if (lines := version_number_gates(source))
+    }
+    assert not found, f"version-number gates (file: lines of its code): {found}"
