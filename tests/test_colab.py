@@ -29,6 +29,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -474,6 +475,30 @@ def test_the_colab_stand_in_is_colab_shaped(colab_standin, hub_standins):
     print(f"Colab stand-in ({colab_standin['line']}, {colab_standin['note']}) set-up:", timings)
 
 
+LESSON_DEADLINE_SECONDS = 1800  # a kernel and client that wait on each other forever fail the test, not CI
+
+
+def run_with_deadline(command: list[str], seconds: float, **options) -> subprocess.CompletedProcess:
+    """Run `command` in its own process group; past `seconds`, stop the group (nbmake, its kernel) and return
+    returncode -9 with what it printed."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        **options,
+    )
+    try:
+        output, _ = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return subprocess.CompletedProcess(command, -9, f"{output}\nstopped after {seconds:.0f} s", "")
+    return subprocess.CompletedProcess(command, process.returncode, output, "")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", LESSONS, ids=LESSON_IDS)
 def test_lesson_runs_in_the_colab_stand_in(notebook, colab_standin, hub_standins, tmp_path):
@@ -484,9 +509,7 @@ def test_lesson_runs_in_the_colab_stand_in(notebook, colab_standin, hub_standins
     env = colab_environment(colab_standin["work"], hub_standins, python)
     started = time.monotonic()
     command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbmake", "--nbmake-timeout=900"]
-    result = subprocess.run(
-        [*command, notebook.name], cwd=tmp_path, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    result = run_with_deadline([*command, notebook.name], cwd=tmp_path, env=env, seconds=LESSON_DEADLINE_SECONDS)
     seconds = time.monotonic() - started
     record = ROOT / "build" / "colab-standin-times.json"
     record.parent.mkdir(exist_ok=True)
