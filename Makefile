@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml quizzes/pyproject.toml tools/setup_env.sh
 	VENV=$(VENV) PYTHON=$(PYTHON) tools/setup_env.sh
 	touch $@
 
-lab: setup  ## open the course in JupyterLab on loopback (prints the URL with its token)
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
+lab: setup  ## open the course in JupyterLab on loopback (prints the URL with its token); nbgrader's extensions off
+	JUPYTER_CONFIG_PATH=$(abspath $(VENV))/etc/jupyter-student $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
 	  --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: setup  ## the whole test suite: package tests, every lesson under nbmake on the ci profile, acceptance, the Colab stand-in

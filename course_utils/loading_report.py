@@ -37,9 +37,15 @@ ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 LAYER_NUMBER = re.compile(r"\.\d+\.")
 
 
+# Buffers a model rebuilds itself rather than weights: an old checkpoint may still store them. transformers 4.x and
+# 5.2+ leave them out of the loading info; 5.0/5.1 list the stored copy as unexpected. Either way nothing is lost.
+REBUILT_BUFFERS = ("position_ids",)
+
+
 def _key_names(entries) -> tuple[str, ...]:
-    """Sorted key names; 5.x gives mismatched keys as (key, checkpoint shape, model shape) tuples."""
-    return tuple(sorted(entry[0] if isinstance(entry, tuple) else entry for entry in entries or ()))
+    """Sorted weight names; 5.x gives mismatched keys as (key, checkpoint shape, model shape) tuples."""
+    names = (entry[0] if isinstance(entry, tuple) else entry for entry in entries or ())
+    return tuple(sorted(name for name in names if name.rsplit(".", 1)[-1] not in REBUILT_BUFFERS))
 
 
 def fold_layers(keys) -> list[str]:
@@ -62,7 +68,8 @@ class LoadingReport:
 
     @classmethod
     def from_info(cls, info: dict, log_text: str = "") -> LoadingReport:
-        """From the dict `from_pretrained(..., output_loading_info=True)` returns (4.x or 5.x)."""
+        """From the dict `from_pretrained(..., output_loading_info=True)` returns (4.x or 5.x), rebuilt buffers
+        (`REBUILT_BUFFERS`) left out."""
         if not isinstance(info, dict) or not set(KINDS) <= {key.removesuffix("_keys") for key in info}:
             raise CourseError(
                 "That is not a loading-info dict. Fix: call "
@@ -271,8 +278,8 @@ def compare_with_checkpoint(model, stored: dict) -> dict[str, list[str]]:
         saved = stored[name]
         same = saved.shape == tensor.shape and torch.equal(saved.to(tensor.dtype), tensor.detach().cpu())
         result["identical" if same else "changed"].append(key)
-    # position_ids is a buffer the model rebuilds itself; old checkpoints still store it and both versions skip it.
-    result["unused"] = sorted(name for name in set(stored) - used if not name.endswith("position_ids"))
+    # A buffer the model rebuilds itself (REBUILT_BUFFERS): old checkpoints still store it, nothing is lost.
+    result["unused"] = sorted(name for name in set(stored) - used if name.rsplit(".", 1)[-1] not in REBUILT_BUFFERS)
     return result
 
 

@@ -134,6 +134,16 @@ def in_colab(environ: Mapping[str, str] | None = None) -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in (os.environ if environ is None else environ)
 
 
+def check_platform(system: str | None = None) -> None:
+    """Native Windows lacks the POSIX modules the course uses (fcntl, resource): say where it runs instead.
+    WSL reports Linux, so it passes."""
+    if (system or sys.platform) == "win32":
+        raise CourseError(
+            "The course runs on Linux or macOS, not native Windows (it needs fcntl and resource). Fix: open the "
+            "course in WSL (https://learn.microsoft.com/windows/wsl/install) or this lesson in Colab from its badge."
+        )
+
+
 def in_ci(environ=None) -> bool:
     return env_flag("CI", environ)
 
@@ -314,6 +324,7 @@ class Runtime:
 def setup(seed: int = 42, verbose: bool = True) -> Runtime:
     """Check library versions, detect the runtime, choose a profile and a model set, seed everything and print one
     line saying what was chosen and why."""
+    check_platform()
     check_versions()
     online, hub_reason = hub_reachable()
     if not online:

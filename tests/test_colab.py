@@ -29,6 +29,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -114,7 +115,7 @@ def wheel(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("colab-wheel")
     source = work / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source)
     shutil.copytree(ROOT / "course_utils", source / "course_utils", ignore=shutil.ignore_patterns("__pycache__"))
     result = pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", str(source), "-w", str(work / "wheels"))
@@ -134,9 +135,24 @@ def with_local_wheel(arguments: list[str], wheel: Path) -> tuple[list[str], Requ
     """The cell's arguments with its `name[extras] @ git+<repository>` requirement pointed at `wheel` instead."""
     requirement = setup_requirement(arguments)
     assert requirement.name == PACKAGE, f"the set-up cell installs {requirement.name!r}, the package is {PACKAGE!r}"
-    assert requirement.url == f"git+{check_notebooks.repository_url()}", requirement.url
+    assert requirement.url == f"git+{check_notebooks.repository_url()}@{check_notebooks.release_tag()}", requirement.url
     local = f"{requirement.name}[{','.join(sorted(requirement.extras))}] @ {wheel.as_uri()}"
     return [argument if argument.startswith("-") else local for argument in arguments], requirement
+
+
+def test_every_lesson_installs_the_same_tagged_release_and_asks_for_a_gpu():
+    """One release for every lesson (pyproject.toml's version sets the tag), never the moving main branch; the
+    set-up cell says how to get a GPU runtime, and a lesson that trains asks Colab for one in its metadata."""
+    tag = check_notebooks.release_tag()
+    urls = {setup_requirement(setup_pip_arguments(notebook)).url for notebook in LESSONS}
+    assert urls == {f"git+{check_notebooks.repository_url()}@{tag}"}, urls
+    for notebook in LESSONS:
+        nb = nbformat.read(notebook, as_version=4)
+        setup_cell = next(cell.source for cell in nb.cells if cell.cell_type == "code")
+        assert "Runtime -> Change runtime type" in setup_cell and "HF_TOKEN" in setup_cell, notebook.name
+        assert (nb.metadata.get("accelerator"), nb.metadata.get("colab", {}).get("gpuType")) == ("GPU", "T4"), (
+            f"{notebook.name} trains at full size on a GPU: Colab should open it on a GPU runtime"
+        )
 
 
 def setup_requirement(arguments: list[str]) -> Requirement:
@@ -160,6 +176,13 @@ def test_the_wheel_holds_every_course_utils_module_a_lesson_imports(notebook, wh
     assert any(name.startswith("course_utils/quiz/data/") and name.endswith(".json") for name in names), (
         "the self-check data is not packaged: every self-check would fail on Colab"
     )
+
+
+def test_the_wheel_carries_the_licence(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        licences = [name for name in archive.namelist() if ".dist-info/" in name and "LICENSE" in name]
+        assert licences, f"no LICENSE in {wheel.name}"
+        assert archive.read(licences[0]).decode().startswith("MIT License")
 
 
 # --- no file a Colab student would not have ------------------------------------------------------------
@@ -305,6 +328,15 @@ COLAB_PREINSTALLS = [
     "requests",
 ]
 HARNESS = ["pytest", "nbmake", "ipykernel"]
+# The transformers lines a Colab runtime may hold, each installed over the preinstalled floor environment (an
+# overlay, so the floor is built once): the floor itself, 5.0 (the first 5.x, before `train_sampling_strategy`),
+# and the newest transformers, datasets and accelerate on the package index.
+TRANSFORMERS_LINES = {
+    "floor": [],
+    "5.0": ["transformers==5.0.*"],
+    "newest": ["--upgrade", "transformers", "datasets", "accelerate"],
+}
+COLAB_PYTHON = "3.12"  # what Colab runs; the stand-in uses it where this machine has it, and says so otherwise
 STANDIN_CACHE = ROOT / ".cache" / "colab-standin"
 HUB_STANDINS = ROOT / ".cache" / "hub-standins"
 # Modules the offline asset packages provide: the stand-in must not have them unless the set-up cell installed them.
@@ -319,30 +351,46 @@ def run(command: list[str], **options) -> subprocess.CompletedProcess:
     return result
 
 
-def venv_site_packages(venv: Path) -> Path:
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return venv / "lib" / version / "site-packages"
-
-
-def colab_base_environment() -> Path:
-    """The preinstalled part, built once per package list: a developer's second run reuses it; CI (CI=true, as
-    .ci/run sets) builds it from scratch every run, so a change on PyPI shows there first."""
-    key = hashlib.sha1(json.dumps([sys.version, COLAB_PREINSTALLS, HARNESS]).encode()).hexdigest()[:12]
-    base = STANDIN_CACHE / f"base-{key}"
-    done = base / "course-standin-complete"
-    if not done.is_file() or env_flag("CI"):
-        for stale in STANDIN_CACHE.glob("base-*"):  # an older package list's environment, or a half-built one
-            shutil.rmtree(stale, ignore_errors=True)
-        started = time.monotonic()
-        run([sys_base_python(), "-m", "venv", str(base)])
-        run([str(base / "bin" / "python"), "-m", "pip", "install", "-q", *COLAB_PREINSTALLS, *HARNESS], timeout=1800)
-        done.write_text(json.dumps({"seconds": round(time.monotonic() - started, 1)}))
-    return base
+def site_packages(python: Path) -> Path:
+    return Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
 
 
 def sys_base_python() -> str:
     """The interpreter this virtual environment was made from (a stand-in must not inherit this venv's packages)."""
     return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
+
+
+@functools.cache
+def standin_python() -> tuple[str, str]:
+    """(interpreter, note): Colab's Python where this machine has one that runs (on PATH or a pyenv version),
+    else the one this venv was made from."""
+    candidates = [shutil.which(f"python{COLAB_PYTHON}")]
+    candidates += sorted(map(str, Path.home().glob(f".pyenv/versions/{COLAB_PYTHON}.*/bin/python{COLAB_PYTHON}")))
+    for candidate in filter(None, candidates):
+        probe = [candidate, "-c", "import sys, venv; print(sys.executable)"]
+        done = subprocess.run(probe, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode == 0:  # a pyenv shim without that version selected exits 127
+            return done.stdout.strip(), f"Python {COLAB_PYTHON}, as Colab"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return sys_base_python(), f"Python {version}: Colab runs {COLAB_PYTHON}, which this machine does not have"
+
+
+def colab_base_environment() -> Path:
+    """The preinstalled part, built once per package list: a developer's second run reuses it; CI (CI=true, as
+    .ci/run sets) builds it from scratch every run, so a change on PyPI shows there first."""
+    python, _ = standin_python()
+    key = hashlib.sha1(json.dumps([python, sys.version, COLAB_PREINSTALLS, HARNESS]).encode()).hexdigest()[:12]
+    base = STANDIN_CACHE / f"base-{key}"
+    done = base / "course-standin-complete"
+    if not done.is_file() or (env_flag("CI") and not getattr(colab_base_environment, "built", False)):
+        for stale in STANDIN_CACHE.glob("base-*"):  # an older package list's environment, or a half-built one
+            shutil.rmtree(stale, ignore_errors=True)
+        started = time.monotonic()
+        run([python, "-m", "venv", str(base)])
+        run([str(base / "bin" / "python"), "-m", "pip", "install", "-q", *COLAB_PREINSTALLS, *HARNESS], timeout=1800)
+        done.write_text(json.dumps({"seconds": round(time.monotonic() - started, 1)}))
+    colab_base_environment.built = True  # once per pytest run, whichever transformers lines it serves
+    return base
 
 
 @pytest.fixture(scope="module")
@@ -353,25 +401,32 @@ def hub_standins() -> Path:
     return HUB_STANDINS
 
 
-@pytest.fixture(scope="module")
-def colab_standin(wheel, tmp_path_factory) -> dict:
-    """An overlay environment on the cached preinstalled one, after the set-up cell's own pip command."""
+@pytest.fixture(scope="module", params=list(TRANSFORMERS_LINES))
+def colab_standin(request, wheel, tmp_path_factory) -> dict:
+    """An overlay environment on the cached preinstalled one: the transformers line, then the set-up cell's own pip
+    command."""
+    line = request.param
     timings = {}
     started = time.monotonic()
     base = colab_base_environment()
     timings["preinstalled environment (cached after its first build)"] = time.monotonic() - started
-    work = tmp_path_factory.mktemp("colab-standin")
+    work = tmp_path_factory.mktemp(f"colab-standin-{line}")
     overlay = work / "venv"
     started = time.monotonic()
     run([str(base / "bin" / "python"), "-m", "venv", str(overlay)])
-    (venv_site_packages(overlay) / "colab_preinstalled.pth").write_text(str(venv_site_packages(base)) + "\n")
+    python = overlay / "bin" / "python"
+    (site_packages(python) / "colab_preinstalled.pth").write_text(str(site_packages(base / "bin" / "python")) + "\n")
+    pip_install = [str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
+    if TRANSFORMERS_LINES[line]:
+        run([*pip_install, *TRANSFORMERS_LINES[line]], timeout=1800)
+    timings[f"transformers line '{line}'"] = time.monotonic() - started
+    started = time.monotonic()
     commands = {tuple(setup_pip_arguments(notebook)) for notebook in LESSONS}
     assert len(commands) == 1, f"the lessons' set-up cells differ: {commands}"
     arguments, _ = with_local_wheel(list(commands.pop()), wheel)
-    python = overlay / "bin" / "python"
-    run([str(python), "-m", "pip", "--disable-pip-version-check", "install", *arguments], timeout=1800)
+    run([*pip_install[:-1], *arguments], timeout=1800)
     timings["the set-up cell's pip install"] = time.monotonic() - started
-    return {"python": python, "work": work, "timings": timings}
+    return {"python": python, "work": work, "timings": timings, "line": line, "note": standin_python()[1]}
 
 
 def colab_environment(work: Path, hub_home: Path, python: Path) -> dict[str, str]:
@@ -406,32 +461,65 @@ def test_the_colab_stand_in_is_colab_shaped(colab_standin, hub_standins):
     work = colab_standin["work"]
     env = colab_environment(work, hub_standins, colab_standin["python"])
     found = json.loads(run([str(colab_standin["python"]), "-c", probe], cwd=work, env=env).stdout)
-    # The set-up cell kept Colab's torch and transformers (the course's floor) and brought the [quant] extra.
-    assert found["transformers"].startswith("4.57.") and found["torch"].startswith("2.13.0"), found
+    # The set-up cell kept Colab's torch and the line's transformers, and brought the [quant] extra.
+    from packaging.version import Version
+    from release_compat import index_versions  # tools/
+
+    expected = {"floor": "4.57.", "5.0": "5.0."}.get(colab_standin["line"])
+    if expected is None:  # newest: the newest release on the package index
+        expected = max(index_versions("transformers"), key=Version)
+    assert found["transformers"].startswith(expected) and found["torch"].startswith("2.13.0"), found
     assert found["assets"] == [], f"offline assets in the stand-in that its set-up cell did not install: {found}"
     assert not Path(found["course_utils"]).is_relative_to(ROOT), found
-    print("Colab stand-in set-up:", {name: f"{seconds:.0f} s" for name, seconds in colab_standin["timings"].items()})
+    timings = {name: f"{seconds:.0f} s" for name, seconds in colab_standin["timings"].items()}
+    print(f"Colab stand-in ({colab_standin['line']}, {colab_standin['note']}) set-up:", timings)
+
+
+LESSON_DEADLINE_SECONDS = 1800  # a kernel and client that wait on each other forever fail the test, not CI
+
+
+def run_with_deadline(command: list[str], seconds: float, **options) -> subprocess.CompletedProcess:
+    """Run `command` in its own process group; past `seconds`, stop the group (nbmake, its kernel) and return
+    returncode -9 with what it printed."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        **options,
+    )
+    try:
+        output, _ = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return subprocess.CompletedProcess(command, -9, f"{output}\nstopped after {seconds:.0f} s", "")
+    return subprocess.CompletedProcess(command, process.returncode, output, "")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", LESSONS, ids=LESSON_IDS)
 def test_lesson_runs_in_the_colab_stand_in(notebook, colab_standin, hub_standins, tmp_path):
     """The proof that a Colab student gets a working course: the lesson, alone in a folder outside the checkout,
-    runs top to bottom in the stand-in at the floor on the Hub model set."""
+    runs top to bottom in the stand-in, on each transformers line, on the Hub model set."""
     shutil.copy2(notebook, tmp_path / notebook.name)
     python = colab_standin["python"]
     env = colab_environment(colab_standin["work"], hub_standins, python)
     started = time.monotonic()
     command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbmake", "--nbmake-timeout=900"]
-    result = subprocess.run(
-        [*command, notebook.name], cwd=tmp_path, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    result = run_with_deadline([*command, notebook.name], cwd=tmp_path, env=env, seconds=LESSON_DEADLINE_SECONDS)
     seconds = time.monotonic() - started
     record = ROOT / "build" / "colab-standin-times.json"
     record.parent.mkdir(exist_ok=True)
     times = json.loads(record.read_text()) if record.is_file() else {}
-    times[notebook.name] = {"seconds": round(seconds, 1), "passed": result.returncode == 0}
+    times[f"{colab_standin['line']}/{notebook.name}"] = {
+        "seconds": round(seconds, 1),
+        "passed": result.returncode == 0,
+        "python": colab_standin["note"],
+    }
     record.write_text(json.dumps(times, indent=2) + "\n")
     assert result.returncode == 0, (
-        f"{notebook.name} failed in the Colab stand-in ({seconds:.0f} s):\n{result.stdout[-6000:]}"
+        f"{notebook.name} failed in the Colab stand-in, transformers line '{colab_standin['line']}' ({seconds:.0f} s):\n{result.stdout[-6000:]}"
     )

@@ -130,6 +130,25 @@ def test_from_info_accepts_both_versions_shapes_of_data():
         loading_report.LoadingReport.from_info(("model", "info"))
 
 
+def test_a_stored_position_ids_buffer_is_not_a_surprise():
+    """transformers 5.0/5.1 list a checkpoint's stored `position_ids` buffer as unexpected (4.x and 5.2+ do not):
+    the same load must give the same report, and lesson 4's check must pass, on every release."""
+    five_one = {
+        "missing_keys": {"classifier.weight", "classifier.bias"},
+        "unexpected_keys": {"embeddings.position_ids", "cls.predictions.bias"},
+        "mismatched_keys": set(),
+        "error_msgs": [],
+    }
+    five_two = {**five_one, "unexpected_keys": {"cls.predictions.bias"}}
+    report = loading_report.LoadingReport.from_info(five_one)
+    assert report == loading_report.LoadingReport.from_info(five_two)
+    assert report.summary() == loading_report.LoadingReport.from_info(five_two).summary()
+    report.require_only_new("classifier.", unexpected_ok=("cls.",))  # lesson 4's check: no CourseError
+    body_weight = {**five_one, "unexpected_keys": {"embeddings.position_embeddings.weight"}}
+    with pytest.raises(CourseError, match="does not fit"):  # a real weight is still a surprise
+        loading_report.LoadingReport.from_info(body_weight).require_only_new("classifier.", unexpected_ok=("cls.",))
+
+
 def test_capture_log_silences_but_records_and_restores():
     from transformers.utils import logging as hf_logging
 

@@ -21,7 +21,7 @@ def test_lesson_has_the_course_form(notebook):
 def test_checker_reports_outputs_missing_badge_and_corruption(tmp_path, monkeypatch):
     monkeypatch.setattr(check_notebooks, "ROOT", tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname="x"\n[project.urls]\nRepository="https://github.com/o/r"\n'
+        '[project]\nname="x"\nversion="0.1.0"\n[project.urls]\nRepository="https://github.com/o/r"\n'
     )
     (tmp_path / "notebooks").mkdir()
     nb = nbformat.v4.new_notebook()

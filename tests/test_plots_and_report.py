@@ -1,3 +1,4 @@
+import base64
 import json
 
 import matplotlib
@@ -68,3 +69,39 @@ def test_figures_are_returned_detached_from_pyplot():
     for figure in figures:  # still drawable after leaving pyplot
         figure.canvas.draw()
         assert figure.axes
+
+
+def test_a_run_keeps_one_palette_colour_in_every_panel_and_figure():
+    figure = plots.plot_learning_curves({"pretrained": HISTORY, "from scratch": HISTORY})
+    loss_axes, metric_axes = figure.axes
+    colour_of = {}
+    for line in loss_axes.lines + metric_axes.lines:
+        run = line.get_label().removesuffix(" (train)").removesuffix(" (eval)")
+        colour_of.setdefault(run, set()).add(matplotlib.colors.to_hex(line.get_color()).upper())
+    assert set(colour_of) == {"pretrained", "from scratch"}
+    assert all(len(colours) == 1 for colours in colour_of.values()), colour_of
+    assert colour_of["pretrained"] != colour_of["from scratch"]
+    assert {colour for colours in colour_of.values() for colour in colours} <= set(plots.PALETTE)
+    bars = plots.plot_bars({"from scratch\naccuracy": 0.5, "pretrained\naccuracy": 0.8, "pretrained\nF1": 0.7}, "x")
+    bar_colours = [matplotlib.colors.to_hex(patch.get_facecolor()).upper() for patch in bars.axes[0].patches]
+    assert bar_colours == [*colour_of["from scratch"], *colour_of["pretrained"], *colour_of["pretrained"]]
+
+
+def test_every_figure_carries_alt_text_saying_what_it_plots():
+    from course_utils.widgets import plot_lr_schedules
+
+    curves = plots.plot_learning_curves({"pretrained": HISTORY})
+    data, metadata = curves._repr_mimebundle_()
+    assert data["text/plain"] == metadata["image/png"]["alt"] == curves.alt_text
+    assert not data["text/plain"].startswith("<Figure")
+    assert data["text/html"] == f'<img src="data:image/png;base64,{data["image/png"]}" alt="{curves.alt_text}"/>'
+    assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")
+    assert "Loss" in curves.alt_text and "pretrained (train): 3 points from 0.69 to 0.41" in curves.alt_text
+    bars = plots.plot_memory_bars({"fp32": 90.9, "nf4": 53.2})
+    assert "bars: fp32 90.9, nf4 53.2" in bars.alt_text
+    matrix = plots.plot_confusion_matrix([0, 0, 1, 1, 1], [0, 1, 1, 1, 0])
+    assert "cells: 1, 1, 1, 2" in matrix.alt_text and "Figure with 1 panel(s)" in matrix.alt_text
+    assert "linear: 2 points" in plot_lr_schedules({"linear": [1e-4, 5e-5]}).alt_text
+    assert plots.set_alt_text(bars, "Memory per loading mode.")._repr_mimebundle_()[0]["text/plain"] == (
+        "Memory per loading mode."
+    )

@@ -28,6 +28,12 @@ def repository_url() -> str:
         return tomllib.load(handle)["project"]["urls"]["Repository"]
 
 
+def release_tag() -> str:
+    """The course release Colab installs: `v` + pyproject.toml's version, the one place that sets it."""
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        return "v" + tomllib.load(handle)["project"]["version"]
+
+
 def expected_badge_target(notebook: Path) -> str:
     owner_and_name = repository_url().removeprefix("https://github.com/")
     return f"{COLAB_PREFIX}{owner_and_name}/blob/main/{notebook.relative_to(ROOT).as_posix()}"
@@ -50,8 +56,13 @@ def problems_in(notebook: Path) -> list[str]:
         if expected_badge_target(notebook) not in badges:
             found.append(f"title cell needs an Open-in-Colab badge linking to {expected_badge_target(notebook)}")
     code = [cell.source for cell in cells if cell.cell_type == "code"]
-    if not code or "google.colab" not in code[0] or repository_url() not in code[0]:
-        found.append("first code cell must install the course package from the repository when in Colab")
+    if not code or "google.colab" not in code[0] or f"git+{repository_url()}@{release_tag()}" not in code[0]:
+        found.append(f"first code cell must install the course's release {release_tag()} when in Colab")
+    elif "Change runtime type" not in code[0] or "HF_TOKEN" not in code[0]:
+        found.append("the Colab set-up cell must say how to get a GPU runtime and what Colab's HF_TOKEN notice means")
+    colab_gpu = nb.metadata.get("accelerator") == "GPU" and nb.metadata.get("colab", {}).get("gpuType") == "T4"
+    if any("Trainer(" in source for source in code) and not colab_gpu:
+        found.append('a lesson that trains needs Colab\'s GPU metadata ("accelerator": "GPU", colab.gpuType "T4")')
     if not any("course_utils.setup(" in source for source in code):
         found.append("no cell calls course_utils.setup()")
     headings = [cell.source for cell in cells if cell.cell_type == "markdown"]

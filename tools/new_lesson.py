@@ -78,6 +78,8 @@ def lesson_notebook(root: Path, number: int, title: str, path: Path) -> nbformat
     notebook.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
+        "accelerator": "GPU",  # Colab opens it on a GPU runtime (a lesson that trains needs one at full size)
+        "colab": {"gpuType": "T4", "provenance": []},
     }
     return notebook
 
