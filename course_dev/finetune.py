@@ -68,7 +68,7 @@ def parameter_checksum(model) -> str:
 
 def peak_memory_mb() -> float:
     """Peak resident memory of this process so far, read the one way the course reads it (VmHWM on Linux)."""
-    from course_utils.memory import peak_rss_bytes
+    from course_utils.fresh_process import peak_rss_bytes
 
     return peak_rss_bytes() / 2**20
 

@@ -167,7 +167,7 @@ def test_a_childs_peak_memory_is_its_own_not_its_parents():
     import sys
 
     ballast = torch.ones(600_000_000, dtype=torch.uint8)  # 600 MB touched in this (the parent) process
-    child = "from course_utils.memory import peak_rss_bytes; print(peak_rss_bytes())"
+    child = "from course_utils.fresh_process import peak_rss_bytes; print(peak_rss_bytes())"
     peak = int(subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout)
     del ballast
     assert 1_000_000 < peak < 400_000_000
