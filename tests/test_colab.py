@@ -463,7 +463,8 @@ def test_the_colab_stand_in_is_colab_shaped(colab_standin, hub_standins):
     found = json.loads(run([str(colab_standin["python"]), "-c", probe], cwd=work, env=env).stdout)
     # The set-up cell kept Colab's torch and the line's transformers, and brought the [quant] extra.
     from packaging.version import Version
-    from release_compat import index_versions  # tools/
+
+    from tools.release_compat.releases import index_versions
 
     expected = {"floor": "4.57.", "5.0": "5.0."}.get(colab_standin["line"])
     if expected is None:  # newest: the newest release on the package index

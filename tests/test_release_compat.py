@@ -1,12 +1,12 @@
 """Every release in the declared range accepts every keyword argument the lessons and course_utils pass
-(tools/release_compat.py: wheels downloaded once into .cache/wheels, read with ast, never installed)."""
+(tools/release_compat/: wheels downloaded once into .cache/wheels, read with ast, never installed)."""
 
 import ast
 import json
 from pathlib import Path
 
-import release_compat  # tools/, on pytest's pythonpath
-from release_compat import Gate, Use
+from tools.release_compat import check, releases, sources, wheels
+from tools.release_compat.sources import Gate, Use
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ metric = evaluate.load("accuracy", module_type="metric")
 
 
 def uses_of(source: str) -> set[Use]:
-    return set(release_compat.collect_uses({"lesson": source}))
+    return set(sources.collect_uses({"lesson": source}))
 
 
 def test_keyword_arguments_are_followed_through_dicts_unions_and_feature_tests():
@@ -63,19 +63,19 @@ def test_keyword_arguments_are_followed_through_dicts_unions_and_feature_tests()
 
 def test_the_newest_patch_of_every_minor_from_the_floor():
     listed = ["5.2.0", "5.1.0", "5.0.0", "5.0.0rc1", "4.57.6", "4.57.1", "4.56.2", "5.10.4", "5.10.1"]
-    assert release_compat.releases_in_range(listed, "4.57") == ["4.57.6", "5.0.0", "5.1.0", "5.2.0", "5.10.4"]
-    assert release_compat.releases_in_range(["0.46.0", "0.46.1", "0.47.0"], "0.46.1") == ["0.46.1", "0.47.0"]
+    assert releases.releases_in_range(listed, "4.57") == ["4.57.6", "5.0.0", "5.1.0", "5.2.0", "5.10.4"]
+    assert releases.releases_in_range(["0.46.0", "0.46.1", "0.47.0"], "0.46.1") == ["0.46.1", "0.47.0"]
 
 
 def test_floors_are_read_from_the_package_metadata():
-    floors = release_compat.floors()
-    assert set(floors) == set(release_compat.PACKAGES)
+    floors = releases.floors()
+    assert set(floors) == set(sources.PACKAGES)
     assert floors["transformers"] == "4.57" and floors["evaluate"] == "0.4.1"
 
 
 def test_the_course_passes_what_the_check_reads():
     """The collector sees the lessons' real calls (so a new argument is checked without editing anything)."""
-    uses = release_compat.collect_uses(release_compat.course_sources())
+    uses = sources.collect_uses(sources.course_sources())
     seen = {(use.call, use.keyword) for use in uses}
     for expected in [
         ("TrainingArguments", "output_dir"),
@@ -87,49 +87,49 @@ def test_the_course_passes_what_the_check_reads():
         ("load_dataset", "data_files"),
     ]:
         assert expected in seen, expected
-    imports = release_compat.collect_imports(release_compat.course_sources())
-    guarded = release_compat.Import("bitsandbytes.functional", "_convert_weight_packed_for_cpu_inverse", guarded=True)
+    imports = sources.collect_imports(sources.course_sources())
+    guarded = sources.Import("bitsandbytes.functional", "_convert_weight_packed_for_cpu_inverse", guarded=True)
     assert guarded in imports  # qlora.py imports it only for a layer bitsandbytes repacked
-    assert release_compat.Import("peft", "LoraConfig") in imports
+    assert sources.Import("peft", "LoraConfig") in imports
 
 
-def wheel_of(package: str, version: str) -> release_compat.Wheel:
-    return release_compat.Wheel(release_compat.wheel_path(package, version, release_compat.DEFAULT_CACHE))
+def wheel_of(package: str, version: str) -> wheels.Wheel:
+    return wheels.Wheel(releases.wheel_path(package, version, releases.DEFAULT_CACHE))
 
 
 def test_the_check_tells_a_gated_argument_from_a_missing_one():
     """transformers 5.0 has no `train_sampling_strategy` (5.2 has): ungated it fails there, gated it passes."""
     five_oh, five_two = wheel_of("transformers", "5.0.0"), wheel_of("transformers", "5.2.0")
-    accepted = release_compat.accepted_by_transformers(five_oh)["TrainingArguments"]
+    accepted = wheels.accepted_by_transformers(five_oh)["TrainingArguments"]
     assert "group_by_length" in accepted and "train_sampling_strategy" not in accepted
-    assert "train_sampling_strategy" in release_compat.accepted_by_transformers(five_two)["TrainingArguments"]
+    assert "train_sampling_strategy" in wheels.accepted_by_transformers(five_two)["TrainingArguments"]
     ungated = [Use("TrainingArguments", "train_sampling_strategy", "lesson")]
-    result = release_compat.check_release("transformers", five_oh, ungated, set())
+    result = check.check_release("transformers", five_oh, ungated, set())
     assert result.problems == ["TrainingArguments(train_sampling_strategy=...) in lesson: no such argument"]
     gated = list(uses_of(LESSON_LIKE))
     gated = [use for use in gated if use.keyword in ("train_sampling_strategy", "group_by_length")]
     for wheel in (five_oh, five_two):
-        assert release_compat.check_release("transformers", wheel, gated, set()).ok
+        assert check.check_release("transformers", wheel, gated, set()).ok
 
 
 def test_accelerate_is_checked_against_what_each_trainer_passes_it():
     """transformers 4.57's Trainer calls `unwrap_model(keep_torch_compile=)`, new in accelerate 1.3 (the floor)."""
     floor = wheel_of("transformers", "4.57.6")
-    assert ("unwrap_model", "keep_torch_compile") in release_compat.trainer_calls_into_accelerate(floor)
-    result = release_compat.Result("accelerate", "1.3.0")
-    release_compat.check_accelerate_against_trainers(wheel_of("accelerate", "1.3.0"), [floor], result)
+    assert ("unwrap_model", "keep_torch_compile") in wheels.trainer_calls_into_accelerate(floor)
+    result = check.Result("accelerate", "1.3.0")
+    wheels.check_accelerate_against_trainers(wheel_of("accelerate", "1.3.0"), [floor], result)
     assert result.ok and result.checked >= 1
 
 
 def test_every_release_in_the_declared_range_accepts_what_the_course_passes():
     lines = []
-    results = release_compat.check_all(echo=lines.append)
+    results = check.check_all(echo=lines.append)
     record = ROOT / "build" / "release-compat.json"
     record.parent.mkdir(exist_ok=True)
     record.write_text(json.dumps([vars(result) for result in results], indent=2) + "\n")
     print("\n".join(lines))
     covered = {result.package for result in results}
-    assert covered == set(release_compat.PACKAGES)
+    assert covered == set(sources.PACKAGES)
     assert all(result.checked for result in results if result.package != "accelerate"), lines
     failing = [line for line in lines if not line.startswith(" ") and "FAILS" in line]
     assert not failing, "\n".join(lines)
@@ -155,8 +155,6 @@ def test_no_version_number_gates_in_lessons_or_course_utils():
     assert version_number_gates('if Version(transformers.__version__) >= Version("5"):\n    pass\n') == [1]
     assert version_number_gates('ok = "x" in {f.name for f in fields(TrainingArguments)}\n') == []
     found = {
-        where: lines
-        for where, source in release_compat.course_sources().items()
-        if (lines := version_number_gates(source))
+        where: lines for where, source in sources.course_sources().items() if (lines := version_number_gates(source))
     }
     assert not found, f"version-number gates (file: lines of its code): {found}"
