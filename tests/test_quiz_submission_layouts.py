@@ -73,14 +73,20 @@ def full(term) -> float:
     return float(len(term["answers"]))
 
 
+def grade_right_and_wrong(term, folder: Path, capsys, right: str, wrong: str, *extra: str) -> tuple[str, dict]:
+    """Autograde `folder`: it must exit 0 with student `right` at full marks and `wrong` at zero; (printed, scores)."""
+    code, printed, scores = autograde(term, folder, capsys, *extra)
+    assert code == 0, printed
+    assert scores[right] == full(term) and scores[wrong] == 0.0
+    return printed, scores
+
+
 def test_nbgrader_submitted_layout_is_read_with_its_mapping(term, tmp_path, capsys):
     submitted = tmp_path / "submitted"  # what `nbgrader collect` leaves: <student>/<quiz>/<quiz>.ipynb
     write(submitted / "gina" / QUIZ / f"{QUIZ}.ipynb", notebook_text(term, right=True))
     write(submitted / "gina" / QUIZ / "timestamp.txt", "2026-12-01 10:00:00.000000 UTC")
     write(submitted / "hal" / QUIZ / f"{QUIZ}.ipynb", notebook_text(term, right=False))
-    code, printed, scores = autograde(term, submitted, capsys)  # the quiz comes from the folders' names
-    assert code == 0, printed
-    assert scores["gina"] == full(term) and scores["hal"] == 0.0
+    printed, _ = grade_right_and_wrong(term, submitted, capsys, "gina", "hal")  # the quiz: the folders' names
     assert f"gina/{QUIZ}/{QUIZ}.ipynb -> gina" in printed
     assert "missing" not in printed and "timestamp.txt" not in printed
 
@@ -104,18 +110,14 @@ def test_zip_collect_output_of_a_canvas_download_is_read(term, capsys):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (workspace / "submitted" / "12345" / QUIZ / f"{QUIZ}.ipynb").is_file(), result.stderr
-    code, printed, scores = autograde(term, workspace / "submitted", capsys, "--quiz", QUIZ)
-    assert code == 0, printed
-    assert scores["12345"] == full(term) and scores["23456"] == 0.0
+    grade_right_and_wrong(term, workspace / "submitted", capsys, "12345", "23456", "--quiz", QUIZ)
 
 
 def test_canvas_download_ids_are_canvas_user_ids(term, tmp_path, capsys):
     folder = tmp_path / "canvas"
     write(folder / f"smithalice_12345_67890_{QUIZ}.ipynb", notebook_text(term, right=True))
     write(folder / f"jonesbob_late_23456_78901_{QUIZ}-1.ipynb", notebook_text(term, right=False))  # resubmitted
-    code, printed, scores = autograde(term, folder, capsys)
-    assert code == 0, printed
-    assert scores["12345"] == full(term) and scores["23456"] == 0.0
+    printed, scores = grade_right_and_wrong(term, folder, capsys, "12345", "23456")
     assert "smithalice_12345_67890_quiz1" not in scores
     assert f"smithalice_12345_67890_{QUIZ}.ipynb -> 12345 (id = the Canvas user id" in printed
 
@@ -125,9 +127,7 @@ def test_moodle_download_folders_with_spaces_give_participant_ids(term, tmp_path
     write(folder / "Alice Smith_31415_assignsubmission_file_" / f"{QUIZ}.ipynb", notebook_text(term, right=True))
     write(folder / f"Bob Jones_27182_assignsubmission_file_{QUIZ}.ipynb", notebook_text(term, right=False))
     write(folder / "Bob Jones_27182_assignsubmission_onlinetext_onlinetext.html", "<p>see file</p>")
-    code, printed, scores = autograde(term, folder, capsys)
-    assert code == 0, printed
-    assert scores["31415"] == full(term) and scores["27182"] == 0.0
+    printed, _ = grade_right_and_wrong(term, folder, capsys, "31415", "27182")
     assert "bad name" not in printed
     assert f"Alice Smith_31415_assignsubmission_file_/{QUIZ}.ipynb -> 31415 (id = the Moodle participant id" in printed
 
@@ -148,9 +148,7 @@ def test_a_dotted_student_id_keeps_its_dots(term, tmp_path, capsys):
     folder = tmp_path / "dots" / QUIZ
     write(folder / "bob.smith.ipynb", notebook_text(term, right=True))
     write(folder / "bob.ipynb", notebook_text(term, right=False))  # another student: never merged with bob.smith
-    code, printed, scores = autograde(term, folder, capsys)
-    assert code == 0, printed
-    assert scores["bob.smith"] == full(term) and scores["bob"] == 0.0
+    printed, _ = grade_right_and_wrong(term, folder, capsys, "bob.smith", "bob")
     assert "duplicate" not in printed
 
 

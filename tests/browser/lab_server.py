@@ -59,19 +59,7 @@ class LabServer:
 
     def start(self) -> LabServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=self.root,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self._launch(self.command, self.env)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             match = URL_PATTERN.search(self.output())
@@ -92,6 +80,23 @@ class LabServer:
             f"`{' '.join(self.command)}` printed no URL with a token within {self.start_timeout:.0f} s. "
             f"Its output:\n{self.output()[-4000:]}"
         )
+
+    def _launch(self, command: list[str], env: dict[str, str]) -> None:
+        """Start `command` in a session of its own (stopped as a group), its output read line by line into
+        `output()` and the log."""
+        self.process = subprocess.Popen(
+            command,
+            cwd=self.root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         with open(self.log_path, "w", encoding="utf-8") as log:

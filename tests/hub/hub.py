@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -252,19 +251,10 @@ c.Spawner.environment = {{
     def start(self, timeout: float = 120) -> Hub:
         config = self.root / "jupyterhub_config.py"
         config.write_text(self.config())
-        self.process = subprocess.Popen(
+        self._launch(
             [str(VENV_BIN / "jupyterhub"), "-f", str(config)],
-            cwd=self.root,
-            env={**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
+            {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"},
         )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
