@@ -18,7 +18,8 @@ CODE_CELL = ".jp-Notebook .jp-CodeCell"
 PROMPT = ".jp-InputArea-prompt"
 OUTPUT = ".jp-OutputArea-output"
 ERROR_MARK = "Traceback (most recent call last)"  # IPython's header of every error output
-IMAGE = f"{OUTPUT}.jp-RenderedImage img"
+# A figure is a PNG, or (with its alt text) the same PNG inside an HTML <img>, which JupyterLab prefers.
+IMAGE = f"{OUTPUT}.jp-RenderedImage img, {OUTPUT}.jp-RenderedHTMLCommon img"
 EXECUTED = re.compile(r"^\[(\d+)\]:$")
 
 
@@ -185,7 +186,7 @@ class Lab:
                 image.evaluate("""img => {
                 const box = img.getBoundingClientRect();
                 return {naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
-                        width: box.width, height: box.height, complete: img.complete};
+                        width: box.width, height: box.height, complete: img.complete, alt: img.alt};
             }""")
             )
         return measured
