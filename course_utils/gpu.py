@@ -125,3 +125,26 @@ def full_fine_tune_fit(
         f"{SAFETY:.0%} of the {where} is {usable / GIB:.1f} GiB: it {verdict}"
     )
     return FitCheck(fits, needed, usable, parts, reason)
+
+
+# The CPU's bf16 decision, next to the GPU's: a pure function of the flags, so it is tested on recorded CPUs.
+CPU_BF16_UNITS = ("avx512_bf16", "amx_bf16")  # the /proc/cpuinfo names of native bf16 matrix arithmetic
+
+
+def cpu_bf16_flags() -> frozenset[str]:
+    """This CPU's native-bf16 flags, as PyTorch detects them (the /proc/cpuinfo names; empty when it has none)."""
+    import torch
+
+    detected = {
+        "avx512_bf16": getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)(),
+        "amx_bf16": getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)(),
+    }
+    return frozenset(flag for flag, present in detected.items() if present)
+
+
+def cpu_bf16_autocast(flags) -> tuple[bool, str]:
+    """(use bf16 autocast on this CPU?, why): yes with AVX512-BF16 or AMX units, fp32 where bf16 would be emulated."""
+    native = [flag for flag in CPU_BF16_UNITS if flag in set(flags)]
+    if native:
+        return True, f"this CPU multiplies bf16 natively ({', '.join(native)}): bf16 autocast, weights kept in fp32"
+    return False, "this CPU has no bf16 units (no avx512_bf16, no amx_bf16): it would emulate bf16, so fp32"
