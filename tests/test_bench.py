@@ -189,6 +189,10 @@ def test_table_shows_lessons_and_the_test_command():
             "exit_code": 0,
             "summary": "99 passed",
             "slowest": [{"seconds": 154.9, "phase": "call", "test": "tests/test_x.py::test_slow"}],
+            "parts": [
+                {"part": "lessons under nbmake (ci profile)", "tests": 5, "seconds": 300.0},
+                {"part": "everything else (package tests)", "tests": 400, "seconds": 100.0},
+            ],
         },
         "lessons_ci_within_4_minutes": True,
         "quiz": {"quiz": "quiz1", "submissions": 35, "seconds": 70.0, "per_minute": 30.0},
@@ -235,6 +239,8 @@ def test_table_shows_lessons_and_the_test_command():
     assert values(full_table.row("bf16 F1 − fp32 F1 (one standard error)"))[1] == 0.003
     assert values(full_table.row("load average before / after"))[1] == "1.2 / 2.0"
     assert goals["its held-out F1, against the earlier lesson recipe"] == [0.81, False]
+    parts = tables[("part of the test command", "tests", "seconds", "share")]
+    assert values(parts.row("lessons under nbmake (ci profile)"))[1:] == [5, 300.0, 0.75]
     suite = tables[("", "")]
     assert [values(row)[1] for row in suite.rows] == [10.0, 30.0]
     text = report.table(result)
@@ -262,6 +268,37 @@ def test_slowest_tests_are_read_from_pytests_durations_report():
         "seconds": 154.91,
         "phase": "call",
         "test": "tests/test_lesson1_acceptance.py::test_lesson1_on_cpu",
+    }
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+<testcase classname="notebooks.01_a.ipynb" name="01_a.ipynb" time="30.5"/>
+<testcase classname="notebooks.05_e.ipynb" name="05_e.ipynb" time="100.0"/>
+<testcase classname="tests.test_colab" name="test_lesson_runs_in_the_colab_stand_in[floor-01_a.ipynb]" time="25.0"/>
+<testcase classname="tests.test_colab" name="test_lesson_runs_in_the_colab_stand_in[5.0-01_a.ipynb]" time="26.0"/>
+<testcase classname="tests.test_colab" name="test_the_colab_stand_in_is_colab_shaped[floor]" time="65.0"/>
+<testcase classname="tests.test_lesson1_acceptance" name="test_pretrained_start_beats_scratch" time="880.0"/>
+<testcase classname="tests.test_bench" name="test_quick_bench_writes_json_and_table" time="64.0"/>
+<testcase classname="tests.test_quiz_cli" name="test_x" time="1.5"/>
+<testcase classname="tests.test_lessons12_claims" name="test_y" time="0.5"/>
+</testsuite></testsuites>"""
+
+
+def test_the_test_command_is_split_into_its_parts_from_the_junit_report(tmp_path):
+    junit = tmp_path / "junit.xml"
+    junit.write_text(JUNIT)
+    times = lessons.junit_times(junit)
+    assert times["notebooks/01_a.ipynb::01_a.ipynb"] == 30.5
+    assert times["tests/test_lesson1_acceptance.py::test_pretrained_start_beats_scratch"] == 880.0
+    parts = {part["part"]: (part["tests"], part["seconds"]) for part in lessons.test_parts(times)}
+    assert parts == {
+        "lessons under nbmake (ci profile)": (2, 130.5),
+        "lessons in the Colab stand-in (ci profile, per transformers line)": (2, 51.0),
+        "Colab stand-in set-up and other Colab checks": (1, 65.0),
+        "lesson-1 acceptance (cpu profile)": (1, 880.0),
+        "lesson figures and claims (re-use nbmake's runs)": (1, 0.5),
+        "benchmark and fine-tune script": (1, 64.0),
+        lessons.EVERYTHING_ELSE: (1, 1.5),
     }
 
 

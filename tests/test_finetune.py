@@ -75,15 +75,6 @@ def test_quick_run_writes_a_sane_report(tmp_path):
     assert report["options"]["precision"] == report["precision"] and report["precision"] in done.stdout
 
 
-def test_forced_fp32_runs_fp32_whatever_the_cpu(tmp_path):
-    report_path = tmp_path / "report.json"
-    command = [sys.executable, "-m", "course_dev.finetune", "--quick", "--precision", "fp32"]
-    done = run([*command, "--output-dir", str(tmp_path / "run"), "--report-json", str(report_path)], tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(report_path.read_text())
-    assert report["precision"] == "fp32" and "as asked" in report["precision_reason"]
-
-
 @pytest.mark.slow
 def test_two_gloo_processes_under_torchrun_train_the_same_model(tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")

@@ -234,6 +234,21 @@ def suite_and_quiz_table(result: dict) -> Table:
     return table
 
 
+def test_parts_table(test: dict) -> Table:
+    """The test command's time by part: where the same lessons run again."""
+    total = sum(part["seconds"] for part in test["parts"]) or 1
+    rows = [
+        [part["part"], Cell(part["tests"]), Cell(part["seconds"], "{:.0f} s"), Cell(part["seconds"] / total, "{:.0%}")]
+        for part in test["parts"]
+    ]
+    return Table(
+        ["part of the test command", "tests", "seconds", "share"],
+        rows,
+        numeric=[False, True, True, True],
+        before=["The test command by part (pytest's JUnit times: set-up, call and teardown of each test):"],
+    )
+
+
 def slowest_table(slowest: list[dict]) -> Table:
     rows = [[Cell(row["seconds"], "{:.1f}"), row["phase"], f"`{row['test']}`"] for row in slowest]
     return Table(["seconds", "phase", "test"], rows, numeric=[True, False, False], before=["Slowest tests:"])
@@ -328,6 +343,8 @@ def blocks(result: dict) -> list[Table | list[str]]:
         parts.append(lessons_table(result["lessons"]))
     if result.get("test_command") or result.get("quiz"):
         parts.append(suite_and_quiz_table(result))
+    if (result.get("test_command") or {}).get("parts"):
+        parts.append(test_parts_table(result["test_command"]))
     if (result.get("test_command") or {}).get("slowest"):
         parts.append(slowest_table(result["test_command"]["slowest"]))
     goals = goals_table(result)
