@@ -60,7 +60,7 @@ COURSE_DEFAULTS = {
     "optim": "adamw_torch_fused",
     "precision": "auto",  # chosen_precision(): bf16 autocast where the CPU multiplies bf16 natively, else fp32
 }
-TRAINER_DEFAULTS = {"max_steps": -1, "freeze_layers": 0}  # max_steps -1: epochs decide
+TRAINER_DEFAULTS = {"max_steps": -1, "freeze_layers": 0, "freeze_embeddings": False}  # max_steps -1: epochs decide
 PROFILE_FIELDS = ("train_examples", "eval_examples", "max_length", "epochs", "batch_size", "learning_rate", "dropout")
 
 
@@ -190,7 +190,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--freeze-embeddings",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,  # --no-freeze-embeddings trains it where a recipe freezes it
+        default=None,
         help="train everything but the word-embedding table (a look-up, not a matmul: no gradient, no optimizer state)",
     )
     p.add_argument(

@@ -181,6 +181,9 @@ def test_full_data_takes_every_review_and_its_recipe_unless_told_otherwise():
     assert recipe == {name: finetune_options.FULL_DATA[name] for name in recipe}
     assert full.dropout == PROFILES["cpu"].dropout  # the full-data recipe was tuned with the profile's dropout
     assert full.max_length == PROFILES["cpu"].max_length  # what the recipe leaves out comes from the profile
+    assert full.freeze_embeddings == finetune_options.FULL_DATA.get("freeze_embeddings", False)
+    assert resolved(["--full-data", "--no-freeze-embeddings"]).freeze_embeddings is False
+    assert resolved([]).freeze_embeddings is False and resolved(["--freeze-embeddings"]).freeze_embeddings is True
     told = resolved(["--full-data", "--epochs", "1", "--dropout", "0.1", "--train-examples", "500"])
     assert (told.epochs, told.dropout, told.train_examples) == (1, 0.1, 500)
     quick = resolved(["--full-data", "--quick"])  # the tests' seconds-scale run wins over the full sizes
