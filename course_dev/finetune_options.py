@@ -42,7 +42,7 @@ ORIGINAL_RECIPE = {
 EVERY_REVIEW = 10**9  # more than any split has: take() then keeps them all
 # `--full-data` (make finetune-full): every training review, the whole held-out split, and the recipe with the best
 # validation F1 among those that trained within 3 minutes on 2 CPU cores (the runs are in docs/BENCHMARK.md), all with
-# the `cpu` profile's dropout (off).
+# the `cpu` profile's dropout (off) and the precision the CPU decision picks (bf16 autocast on AVX512-BF16/AMX).
 FULL_DATA = {
     "train_examples": EVERY_REVIEW,
     "eval_examples": EVERY_REVIEW,
