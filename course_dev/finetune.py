@@ -24,7 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .finetune_options import parser, resolve_options
+from .finetune_options import chosen_precision, parser, resolve_options
 
 
 def apply_threads(choice: str) -> int:
@@ -55,6 +55,30 @@ class CountingCollator:
 def matmul_parameters(model) -> int:
     """Weights that take part in a matrix multiply per token (embedding tables are look-ups, not matmuls)."""
     return sum(p.numel() for name, p in model.named_parameters() if p.dim() == 2 and "embeddings" not in name)
+
+
+def trained_matmul_parameters(model) -> int:
+    """The matmul weights that get a gradient (frozen layers run forward only)."""
+    return sum(
+        p.numel()
+        for name, p in model.named_parameters()
+        if p.dim() == 2 and "embeddings" not in name and p.requires_grad
+    )
+
+
+def training_flops_per_token(model) -> int:
+    """2 FLOPs per matmul weight forward, 4 more backward (input and weight gradients) for the trained ones:
+    6 x matmul parameters when every layer trains."""
+    return 2 * matmul_parameters(model) + 4 * trained_matmul_parameters(model)
+
+
+def freeze_bottom_layers(model, layers: int) -> None:
+    """No gradient for the embeddings and the first `layers` encoder layers (a BERT-style encoder's `layer` list):
+    autograd then stops the backward pass at the first trained layer."""
+    base = model.base_model
+    base.embeddings.requires_grad_(False)
+    for layer in base.encoder.layer[:layers]:
+        layer.requires_grad_(False)
 
 
 def parameter_checksum(model) -> str:
@@ -96,6 +120,15 @@ def tokenized_splits(rt, tokenizer, options):
     return train.remove_columns("text"), held_out.remove_columns("text")
 
 
+def decide_precision(rt, options) -> str:
+    """Replace `options.precision` ('auto', 'fp32', 'bf16') by what this machine will run; return why."""
+    from course_utils import gpu
+
+    gpu_plan = gpu.precision_plan(gpu.current_device()) if rt.has_cuda else None
+    options.precision, reason = chosen_precision(options.precision, gpu.cpu_bf16_flags(), gpu_plan)
+    return reason
+
+
 def training_arguments(rt, options):
     from transformers import TrainingArguments
 
@@ -115,9 +148,9 @@ def training_arguments(rt, options):
         save_strategy="no",
         logging_steps=options.logging_steps,
         seed=options.seed,
-        bf16=options.bf16,
+        bf16=options.precision == "bf16",  # on a CPU: torch.autocast("cpu", torch.bfloat16), weights kept in fp32
+        fp16=options.precision == "fp16",
         torch_compile=options.torch_compile,
-        fp16=rt.has_cuda and not options.bf16,
         use_cpu=not rt.has_cuda,
         dataloader_num_workers=options.dataloader_workers,
         ddp_find_unused_parameters=False,  # every weight gets a gradient: skip DDP's extra graph traversal
@@ -127,7 +160,7 @@ def training_arguments(rt, options):
     )
 
 
-def train_once(rt, options) -> dict:
+def train_once(rt, options, precision_reason: str = "") -> dict:
     """Fine-tune once and return what was measured (speed, tokens, scores, memory, weight checksums)."""
     import torch
     from transformers import (
@@ -151,6 +184,8 @@ def train_once(rt, options) -> dict:
     )
     if options.freeze_embeddings:
         model.get_input_embeddings().requires_grad_(False)
+    if options.freeze_layers:
+        freeze_bottom_layers(model, options.freeze_layers)
     initial_checksum = parameter_checksum(model)
     collator = CountingCollator(DataCollatorWithPadding(tokenizer))
     trainer = Trainer(
@@ -190,6 +225,8 @@ def train_once(rt, options) -> dict:
         "openmp_waits": openmp_waits(),
         "torch": torch.__version__,
         "options": {key: value for key, value in vars(options).items() if key != "report_json"},
+        "precision": options.precision,
+        "precision_reason": precision_reason,
         "train_seconds": train_seconds,
         "steps": trainer.state.global_step,
         "examples": examples,
@@ -198,7 +235,8 @@ def train_once(rt, options) -> dict:
         "examples_per_second": examples / train_seconds,
         "tokens_per_second": real_tokens / train_seconds,
         "matmul_parameters": matmul_parameters(model),
-        "model_gflops_per_second": 6 * matmul_parameters(model) * real_tokens / train_seconds / 1e9,
+        "trained_matmul_parameters": trained_matmul_parameters(model),
+        "model_gflops_per_second": training_flops_per_token(model) * real_tokens / train_seconds / 1e9,
         "first_loss": losses[0] if losses else None,
         "last_loss": losses[-1] if losses else None,
         "eval_f1": scores["eval_f1"],
@@ -233,12 +271,14 @@ def main(argv: list[str] | None = None) -> int:
         rt = course_utils.setup(seed=options.seed, verbose=int(os.environ.get("RANK", "0")) == 0)
         options = resolve_options(options, rt.settings)
         apply_threads(options.threads)
-        result = train_once(rt, options)
+        precision_reason = decide_precision(rt, options)
+        result = train_once(rt, options, precision_reason)
     except CourseError as error:  # a missing asset, a bad COURSE_PROFILE: the message says the fix
         print(f"error: {error}", file=sys.stderr)
         return 2
     if result["rank"] == 0:
         print(
+            f"{result['precision']} ({result['precision_reason']})\n"
             f"{result['examples']} examples in {result['train_seconds']:.1f} s = "
             f"{result['examples_per_second']:.1f} examples/s, {result['tokens_per_second']:.0f} tokens/s "
             f"({result['model_gflops_per_second']:.1f} model GFLOP/s) on {result['world_size']} process(es) x "

@@ -29,18 +29,20 @@ QUICK = {
     "logging_steps": 1,
 }
 # The original tutorial's notebooks: every review padded to max_length, torch's default threads (and, since torch
-# loads before setup(), OpenMP's default waits), the default optimizer, no length grouping, the checkpoint's dropout.
+# loads before setup(), OpenMP's default waits), the default optimizer, no length grouping, the checkpoint's dropout,
+# fp32 on a CPU.
 ORIGINAL_RECIPE = {
     "padding": "max_length",
     "threads": "default",
     "sampling": "random",
     "optim": "adamw_torch",
     "dropout": None,
+    "precision": "fp32",
 }
 EVERY_REVIEW = 10**9  # more than any split has: take() then keeps them all
 # `--full-data` (make finetune-full): every training review, the whole held-out split, and the recipe with the best
 # validation F1 among those that trained within 3 minutes on 2 CPU cores (the runs are in docs/BENCHMARK.md), all with
-# the `cpu` profile's dropout (off).
+# the `cpu` profile's dropout (off) and the precision the CPU decision picks (bf16 autocast on AVX512-BF16/AMX).
 FULL_DATA = {
     "train_examples": EVERY_REVIEW,
     "eval_examples": EVERY_REVIEW,
@@ -56,9 +58,33 @@ COURSE_DEFAULTS = {
     "threads": "course",
     "sampling": "group_by_length",
     "optim": "adamw_torch_fused",
+    "precision": "auto",  # chosen_precision(): bf16 autocast where the CPU multiplies bf16 natively, else fp32
 }
-TRAINER_DEFAULTS = {"max_steps": -1}  # -1: epochs decide
+TRAINER_DEFAULTS = {"max_steps": -1, "freeze_layers": 0, "freeze_embeddings": False}  # max_steps -1: epochs decide
 PROFILE_FIELDS = ("train_examples", "eval_examples", "max_length", "epochs", "batch_size", "learning_rate", "dropout")
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def chosen_precision(requested: str, cpu_flags, gpu_plan=None) -> tuple[str, str]:
+    """('fp32', 'bf16' or 'fp16', why): what a run computes its matrix multiplies in.
+
+    `requested` is the `--precision` option; `cpu_flags` this CPU's native-bf16 flags (`gpu.cpu_bf16_flags()`);
+    `gpu_plan` the GPU's `gpu.precision_plan()` or None on a CPU. 'auto' follows the course's decisions: the GPU's
+    plan, or on a CPU `gpu.cpu_bf16_autocast` (bf16 where the CPU has bf16 units, fp32 where it would emulate them).
+    """
+    from course_utils.gpu import cpu_bf16_autocast
+
+    if requested == "fp32":
+        return "fp32", "fp32 as asked (--precision fp32)"
+    if requested == "bf16":
+        native, why = cpu_bf16_autocast(cpu_flags) if gpu_plan is None else (gpu_plan.bf16, gpu_plan.reason)
+        return "bf16", "bf16 as asked (--precision bf16)" + ("" if native else f"; the decision would not: {why}")
+    if gpu_plan is not None:
+        return ("bf16" if gpu_plan.bf16 else "fp16"), gpu_plan.reason
+    use_bf16, why = cpu_bf16_autocast(cpu_flags)
+    return ("bf16" if use_bf16 else "fp32"), why
 
 
 def positive_int(text: str, minimum: int = 1) -> int:
@@ -164,8 +190,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--freeze-embeddings",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,  # --no-freeze-embeddings trains it where a recipe freezes it
+        default=None,
         help="train everything but the word-embedding table (a look-up, not a matmul: no gradient, no optimizer state)",
+    )
+    p.add_argument(
+        "--freeze-layers",
+        type=non_negative_int,
+        metavar="N",
+        help="train neither the embeddings nor the first N encoder layers: backward stops at layer N+1, so each "
+        "frozen layer costs a forward pass only (default: 0, every layer trained)",
     )
     p.add_argument(
         "--dropout",
@@ -179,7 +213,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="TrainingArguments(torch_compile=True): compile the model's steps first (the compile time is counted)",
     )
-    p.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CPUs with AVX512-BF16/AMX, GPUs)")
+    p.add_argument(
+        "--precision",
+        choices=list(PRECISIONS),
+        help="arithmetic of the matrix multiplies: 'auto' (the default) lets chosen_precision() decide (bf16 autocast "
+        "on CPUs with AVX512-BF16 or AMX, fp32 on other CPUs, the GPU's mixed precision on a GPU); 'fp32' or 'bf16' "
+        "force one, to measure it (bf16 on a CPU without bf16 units is emulated: slow)",
+    )
     p.add_argument(
         "--original-recipe",
         action="store_true",

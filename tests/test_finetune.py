@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from course_dev import finetune, finetune_options
+from course_dev.finetune_options import chosen_precision
+from course_utils.gpu import DeviceProperties, cpu_bf16_flags, precision_plan
 from course_utils.runtime import PROFILES
 from course_utils.threads import OPENMP_SPIN_COUNT, OPENMP_WAIT_VARIABLES, physical_cores
 from tests.usage_errors import usage_error
@@ -68,6 +70,9 @@ def test_quick_run_writes_a_sane_report(tmp_path):
     assert report["threads"] >= 1 and report["openmp_waits"] == f"spin {OPENMP_SPIN_COUNT}"
     assert report["options"]["padding"] == "dynamic" and report["options"]["sampling"] == "group_by_length"
     assert "examples/s" in done.stdout and "held-out F1" in done.stdout
+    # the profile's precision follows the CPU's bf16 decision, and the report names the one used and why
+    assert (report["precision"], report["precision_reason"]) == chosen_precision("auto", cpu_bf16_flags())
+    assert report["options"]["precision"] == report["precision"] and report["precision"] in done.stdout
 
 
 @pytest.mark.slow
@@ -122,6 +127,42 @@ def test_original_recipe_means_fixed_padding_default_threads_and_no_grouping():
     assert (course.max_steps, course.logging_steps) == (-1, max(1, PROFILES["cpu"].logging_steps))
 
 
+AMD_EPYC = {"avx2", "avx512f", "avx512_bf16"}  # the flags PyTorch reports on the two machine kinds measured
+INTEL_XEON = {"avx2", "avx512f", "avx512_bf16", "amx_bf16"}
+AVX2_ONLY = {"avx2", "fma"}
+A100 = DeviceProperties("NVIDIA A100-SXM4-40GB", (8, 0), 40 * 2**30, 39 * 2**30)
+T4 = DeviceProperties("Tesla T4", (7, 5), 15 * 2**30, 14 * 2**30)
+
+
+@pytest.mark.parametrize(
+    "requested, flags, device, expected",
+    [
+        ("auto", AMD_EPYC, None, "bf16"),
+        ("auto", INTEL_XEON, None, "bf16"),
+        ("auto", AVX2_ONLY, None, "fp32"),
+        ("fp32", AMD_EPYC, None, "fp32"),
+        ("bf16", AVX2_ONLY, None, "bf16"),
+        ("auto", AVX2_ONLY, A100, "bf16"),
+        ("auto", AMD_EPYC, T4, "fp16"),
+        ("fp32", AMD_EPYC, A100, "fp32"),
+    ],
+)
+def test_precision_follows_the_decision_unless_forced(requested, flags, device, expected):
+    plan = None if device is None else precision_plan(device)
+    precision, reason = chosen_precision(requested, frozenset(flags), plan)
+    assert precision == expected
+    assert ("as asked" in reason) == (requested != "auto")
+    # on a CPU the reason names emulation exactly when bf16 would be emulated: fp32 chosen, or bf16 forced anyway
+    if device is None:
+        assert ("emulate" in reason) == (not {"avx512_bf16", "amx_bf16"} & flags)
+
+
+def test_the_profile_follows_the_decision_and_the_original_recipe_stays_fp32():
+    assert resolved([]).precision == "auto" and resolved(["--full-data"]).precision == "auto"
+    assert resolved(["--original-recipe"]).precision == "fp32"
+    assert resolved(["--original-recipe", "--precision", "bf16"]).precision == "bf16"
+
+
 def test_the_command_line_wins_over_every_table():
     told = resolved(["--original-recipe", "--quick", "--padding", "dynamic", "--optim", "sgd", "--max-steps", "9"])
     assert (told.padding, told.optim, told.max_steps) == ("dynamic", "sgd", 9)
@@ -140,6 +181,9 @@ def test_full_data_takes_every_review_and_its_recipe_unless_told_otherwise():
     assert recipe == {name: finetune_options.FULL_DATA[name] for name in recipe}
     assert full.dropout == PROFILES["cpu"].dropout  # the full-data recipe was tuned with the profile's dropout
     assert full.max_length == PROFILES["cpu"].max_length  # what the recipe leaves out comes from the profile
+    assert full.freeze_embeddings == finetune_options.FULL_DATA.get("freeze_embeddings", False)
+    assert resolved(["--full-data", "--no-freeze-embeddings"]).freeze_embeddings is False
+    assert resolved([]).freeze_embeddings is False and resolved(["--freeze-embeddings"]).freeze_embeddings is True
     told = resolved(["--full-data", "--epochs", "1", "--dropout", "0.1", "--train-examples", "500"])
     assert (told.epochs, told.dropout, told.train_examples) == (1, 0.1, 500)
     quick = resolved(["--full-data", "--quick"])  # the tests' seconds-scale run wins over the full sizes
@@ -157,6 +201,7 @@ def test_full_data_takes_every_review_and_its_recipe_unless_told_otherwise():
         (["--learning-rate", "fast"], "--learning-rate: 'fast' is not a number"),
         (["--dataloader-workers", "-1"], "--dataloader-workers: '-1' must be at least 0"),
         (["--dropout", "1"], "--dropout: '1' must be at least 0 and below 1"),
+        (["--precision", "fp16"], "--precision: invalid choice: 'fp16'"),
     ],
 )
 def test_bad_arguments_give_a_clear_message_not_a_traceback(arguments, message, capsys):
@@ -167,3 +212,19 @@ def test_an_unknown_profile_in_the_environment_says_the_fix(tmp_path):
     done = run([sys.executable, "-m", "course_dev.finetune", "--quick"], tmp_path, COURSE_PROFILE="tpu")
     assert done.returncode == 2
     assert "COURSE_PROFILE='tpu' is not a profile. Fix:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_frozen_bottom_layers_get_no_gradient_and_cost_a_forward_pass_only():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=3, num_attention_heads=2, intermediate_size=16)
+    model = BertForSequenceClassification(config)
+    every = finetune.matmul_parameters(model)
+    assert finetune.training_flops_per_token(model) == 6 * every  # nothing frozen: the 6N rule
+    finetune.freeze_bottom_layers(model, 2)
+    trained = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trained and all(not name.startswith(("bert.embeddings", "bert.encoder.layer.0.", "bert.encoder.layer.1."))
+                           for name in trained)  # fmt: skip
+    assert any(name.startswith("bert.encoder.layer.2.") for name in trained)
+    assert finetune.trained_matmul_parameters(model) < every
+    assert finetune.training_flops_per_token(model) == 2 * every + 4 * finetune.trained_matmul_parameters(model)

@@ -108,12 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     limits = MatmulLimits(threads, size)
     result["matmul"] = limits.summary()
     save()
+    instruction_sets = result["machine"]["instruction_sets"]
     if not options.skip_finetune:
-        instruction_sets = result["machine"]["instruction_sets"]
         result["finetune"] = finetune_part(options, threads, limits, folder, instruction_sets)
         save()
     if not options.skip_full_data:
-        result["full_data"] = full_data_part(options, limits, folder)
+        result["full_data"] = full_data_part(options, limits, folder, instruction_sets)
         save()
     if not options.skip_lessons and lesson_profiles:
         result["lessons"] = {}
