@@ -115,4 +115,7 @@ def checkpoint_blocks(model, use_reentrant: bool) -> None:
         base.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
     else:
         base.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
-    base.disable_input_require_grads()
+    # Only some releases add the hook here (4.57 only for a model with a peft config loaded), and 4.57's
+    # `disable_input_require_grads` fails when there is none: remove it where it exists.
+    if getattr(base, "_require_grads_hook", None) is not None or getattr(base, "_require_grads_hooks", None):
+        base.disable_input_require_grads()

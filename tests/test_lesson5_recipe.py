@@ -129,6 +129,27 @@ def test_adapters_get_gradients_without_the_hook_unless_checkpointing_is_reentra
     assert qlora.adapters_with_gradient(model, ids) == (total, total)
 
 
+def test_checkpointing_without_the_hook_works_where_the_release_added_none(monkeypatch):
+    """4.57 adds no input-gradient hook to a plain model and its `disable_input_require_grads` then fails."""
+    model = tiny_llama(vocab_size=100)
+    removed = []
+
+    def disable_as_in_4_57():
+        model._require_grads_hook.remove()  # AttributeError when no hook was ever registered
+        removed.append(True)
+
+    monkeypatch.setattr(model, "disable_input_require_grads", disable_as_in_4_57)
+    monkeypatch.setattr(model, "enable_input_require_grads", lambda: None)  # 4.57: checkpointing adds no hook
+    for name in ("_require_grads_hook", "_require_grads_hooks"):
+        if hasattr(model, name):
+            monkeypatch.delattr(model, name)
+    qlora.checkpoint_blocks(model, use_reentrant=True)  # no hook: no error
+    assert removed == []
+    model._require_grads_hook = model.get_input_embeddings().register_forward_hook(lambda *args: None)
+    qlora.checkpoint_blocks(model, use_reentrant=True)  # a hook there: removed
+    assert removed == [True]
+
+
 # Items 3 and 4: one optimizer for every method, and no paged optimizer where it pages nothing.
 @pytest.mark.parametrize("capability", [(7, 5), (8, 0), (9, 0)])
 def test_gpu_plans_use_one_unpaged_optimizer(capability):
