@@ -1,10 +1,8 @@
-"""The figures lessons 1–3 print are right: each lesson runs on `ci` in a fresh kernel, and what it recorded through
+"""The figures the lessons print are right: each lesson runs on `ci` in a fresh kernel, and what it recorded through
 `course_utils.report` is checked against an independent computation or an invariant that holds on every profile.
 
-Each test names the defect it guards against (issue 12, "Wrong figures"); every one of them failed on the lessons
-as they were before: lesson 3 paired length-ordered predictions with texts in data-set order, lesson 2 compared the
-logged learning rate one step late and blamed the scaled accumulation loss on dropout, lesson 1 timed the full-data
-run with its evaluations and counted the embedding tables in 6·N·D.
+Each test names the defect it guards against, such as lesson 3 pairing length-ordered predictions with texts in
+data-set order, or lesson 1 timing the full-data run with its evaluations and counting the embedding tables in 6·N·D.
 """
 
 import math

@@ -140,7 +140,7 @@ def simulated_class(term: Term) -> list[Student]:
 
 
 def adversarial_class(term: Term, root: Path) -> list[Student]:
-    """Every attack of issue 10: each must score exactly what its answers deserve and be flagged."""
+    """Every attack of the hostile class: each must score exactly what its answers deserve and be flagged."""
     rng = random.Random(10)
     students: list[Student] = []
 
