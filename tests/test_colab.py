@@ -212,9 +212,17 @@ def local_file_references(source: str, notebook_dir: Path, root: Path) -> list[s
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and node.args and call_name(node) in FILE_READERS
     }
+    # Not paths into the checkout: the text parts of an f-string (printed text), and a name joined onto a folder
+    # the lesson made at run time (`saved / "README.md"`).
+    not_paths = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+    not_paths |= {
+        id(node.right) for node in ast.walk(tree) if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+    }
     found = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or "\n" in node.value:
+            continue
+        if id(node) in not_paths:
             continue
         text = node.value.strip()
         if not text or "://" in text:
@@ -301,6 +309,7 @@ def test_the_scanners_catch_local_files_and_foreign_imports():
         'bank = open("../quizzes/bank/lesson1.yml").read()\n'
         'cfg = Path("pyproject.toml")\nlog = "/var/log/x.txt"\n'
         'ok = ["train", "eval_accuracy", f"{0.5:.3f}", "https://example.org/a.csv", "outputs/run1"]\n'
+        'card = (saved / "README.md").read_text()\nline = f"{ended}/{total}"\n'
     )
     found = local_file_references(source, ROOT / "notebooks", ROOT)
     assert sorted(found) == sorted(
