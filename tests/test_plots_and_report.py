@@ -88,8 +88,6 @@ def test_a_run_keeps_one_palette_colour_in_every_panel_and_figure():
 
 
 def test_every_figure_carries_alt_text_saying_what_it_plots():
-    from course_utils.widgets import plot_lr_schedules
-
     curves = plots.plot_learning_curves({"pretrained": HISTORY})
     data, metadata = curves._repr_mimebundle_()
     assert data["text/plain"] == metadata["image/png"]["alt"] == curves.alt_text
@@ -101,7 +99,7 @@ def test_every_figure_carries_alt_text_saying_what_it_plots():
     assert "bars: fp32 90.9, nf4 53.2" in bars.alt_text
     matrix = plots.plot_confusion_matrix([0, 0, 1, 1, 1], [0, 1, 1, 1, 0])
     assert "cells: 1, 1, 1, 2" in matrix.alt_text and "Figure with 1 panel(s)" in matrix.alt_text
-    assert "linear: 2 points" in plot_lr_schedules({"linear": [1e-4, 5e-5]}).alt_text
+    assert "linear: 2 points" in plots.plot_lr_schedules({"linear": [1e-4, 5e-5]}).alt_text
     assert plots.set_alt_text(bars, "Memory per loading mode.")._repr_mimebundle_()[0]["text/plain"] == (
         "Memory per loading mode."
     )
