@@ -52,18 +52,18 @@ class CountingCollator:
         return batch
 
 
-def matmul_parameters(model) -> int:
-    """Weights that take part in a matrix multiply per token (embedding tables are look-ups, not matmuls)."""
-    return sum(p.numel() for name, p in model.named_parameters() if p.dim() == 2 and "embeddings" not in name)
-
-
-def trained_matmul_parameters(model) -> int:
-    """The matmul weights that get a gradient (frozen layers run forward only)."""
+def matmul_parameters(model, trained_only: bool = False) -> int:
+    """Weights that take part in a matrix multiply per token (the encoder's embedding tables are look-ups);
+    `trained_only`: those that get a gradient (frozen layers run forward only)."""
     return sum(
         p.numel()
         for name, p in model.named_parameters()
-        if p.dim() == 2 and "embeddings" not in name and p.requires_grad
+        if p.dim() == 2 and "embeddings" not in name and (p.requires_grad or not trained_only)
     )
+
+
+def trained_matmul_parameters(model) -> int:
+    return matmul_parameters(model, trained_only=True)
 
 
 def training_flops_per_token(model) -> int:
