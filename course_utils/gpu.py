@@ -9,6 +9,8 @@ Decisions:
   compute in that same dtype, so the three methods are compared like with like.
 - the baseline ("full precision") is fp16 on a GPU and fp32 on a CPU: `PrecisionPlan.baseline_label` names it, so a
   ratio "against full precision" always says against what.
+- the training precision of the Trainer lessons (`mixed_precision`): the GPU's plan, or on a CPU bf16 autocast where
+  it has bf16 matrix units (AVX512-BF16, AMX) and fp32 where it would emulate bf16 (`cpu_bf16_autocast`).
 - whether full fine-tuning fits (`full_fine_tune_fit`): FREE memory against what `memory.full_fine_tune_bytes`
   adds up (weights, gradients, Adam's two moments, the optimizer's temporaries, 16-bit weight copies under autocast
   and the activations of one batch).
@@ -152,3 +154,27 @@ def cpu_bf16_autocast(flags) -> tuple[bool, str]:
     if native:
         return True, f"this CPU multiplies bf16 natively ({', '.join(native)}): bf16 autocast, weights kept in fp32"
     return False, "this CPU has no bf16 units (no avx512_bf16, no amx_bf16): it would emulate bf16, so fp32"
+
+
+@dataclass(frozen=True)
+class MixedPrecision:
+    """`TrainingArguments(fp16=..., bf16=..., use_cpu=...)` for one device, and why."""
+
+    fp16: bool
+    bf16: bool
+    use_cpu: bool  # transformers refuses bf16=True without a bf16 GPU unless use_cpu=True says "train on the CPU"
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return "fp16" if self.fp16 else "bf16" if self.bf16 else "fp32"
+
+
+def mixed_precision(device: DeviceProperties | None, cpu_flags=()) -> MixedPrecision:
+    """The training precision every lesson uses: the GPU's plan (`precision_plan`), or on a CPU bf16 autocast where
+    it multiplies bf16 natively (`cpu_bf16_autocast`) and fp32 elsewhere."""
+    if device is not None:
+        plan = precision_plan(device)
+        return MixedPrecision(plan.fp16, plan.bf16, False, plan.reason)
+    use_bf16, reason = cpu_bf16_autocast(cpu_flags)
+    return MixedPrecision(False, use_bf16, use_bf16, reason)

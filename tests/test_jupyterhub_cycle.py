@@ -301,7 +301,7 @@ def test_the_nbgrader_cycle_on_jupyterhub_in_a_browser():
     finally:
         if hub is not None:
             hub.stop()
-        leftovers = [f"{p.pid} {' '.join(p.info['cmdline'] or [])[:120]}" for p in users.processes()]
+        leftovers = users.still_running(grace_seconds=30)
         users.remove()
         if (root / "jupyterhub.log").is_file():  # the hub's and every server's log, kept beside the screenshots
             shutil.copy(root / "jupyterhub.log", SCREENSHOTS / "hub-jupyterhub.log")

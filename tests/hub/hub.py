@@ -183,6 +183,24 @@ class Users:
                 pass
         return found
 
+    def still_running(self, grace_seconds: float) -> list[str]:
+        """The test users' processes that have not ended within `grace_seconds` ("pid command" each).
+
+        A server's children may take a moment to exit after the hub stops; a zombie has ended (it holds nothing
+        but its exit status until its parent reaps it), so it does not count."""
+        import psutil
+
+        _, alive = psutil.wait_procs(self.processes(), timeout=grace_seconds)
+        running = []
+        for process in alive:
+            try:
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                running.append(f"{process.pid} {' '.join(process.cmdline())[:120]}")
+            except psutil.NoSuchProcess:
+                pass
+        return running
+
     def remove(self) -> None:
         for process in self.processes():  # only processes of the accounts this test created
             try:
