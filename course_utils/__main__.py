@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 
 from .assets import PACKAGED_ASSETS, check_assets
+from .one_gpu import choose_one_gpu
 from .paths import cache_dir
 from .runtime import (
     MINIMUM_VERSIONS,
@@ -55,10 +57,14 @@ def machine_report(hub_seconds: float = DOCTOR_HUB_SECONDS) -> list[str]:
     online, hub_reason = hub_reachable(timeout=hub_seconds)
     profile, profile_reason = choose_profile(bool(gpus))
     models, models_reason = choose_models(profile, online)
+    # This process has started CUDA above, but a lesson's setup() runs before that: say what it would do there.
+    several = choose_one_gpu(len(gpus), os.environ, cuda_already_started=False).message
     return [
         f"Python {platform.python_version()} ({sys.executable})",
         f"PyTorch: {build}",
-        "GPUs: " + ("; ".join(gpus) if gpus else "none visible to torch"),
+        "GPUs: "
+        + ("; ".join(gpus) if gpus else "none visible to torch")
+        + (f" (setup(): {several})" if several else ""),
         f"Hugging Face Hub: {'answers' if online else 'no'} ({hub_reason})",
         f"setup() would pick: profile '{profile}' ({profile_reason}), models '{models}' ({models_reason})",
     ]

@@ -11,9 +11,10 @@ Decisions:
   ratio "against full precision" always says against what.
 - the training precision of the Trainer lessons (`mixed_precision`): the GPU's plan, or on a CPU bf16 autocast where
   it has bf16 matrix units (AVX512-BF16, AMX) and fp32 where it would emulate bf16 (`cpu_bf16_autocast`).
-- whether full fine-tuning fits (`full_fine_tune_fit`): FREE memory against what `memory.full_fine_tune_bytes`
-  adds up (weights, gradients, Adam's two moments, the optimizer's temporaries, 16-bit weight copies under autocast
-  and the activations of one batch).
+- whether full fine-tuning fits (`full_fine_tune_fit`): FREE memory against `memory.full_fine_tune_peak`, the
+  larger of the end of the forward pass (weights, Adam's two moments, one batch's activations and autocast's 16-bit
+  weight copies; gradients too under gradient accumulation) and the optimizer step (weights, gradients, moments and
+  the step's temporaries).
 """
 
 from __future__ import annotations
@@ -109,13 +110,15 @@ def full_fine_tune_fit(
     batch_size: int,
     seq_len: int,
     cpu_available_bytes: int | None = None,
+    gradient_accumulation_steps: int = 1,
 ) -> FitCheck:
-    """Would full fine-tuning with AdamW fit in the FREE memory of `device` (or `cpu_available_bytes` on a CPU)?"""
+    """Would full fine-tuning with AdamW fit in the FREE memory of `device` (or `cpu_available_bytes` on a CPU)?
+    Pass the `gradient_accumulation_steps` the run uses: above 1, gradients live through the forward passes."""
     plan = precision_plan(device)
     parts = full_fine_tune_bytes(
         model, batch_size, seq_len, mixed_precision=plan.fp16 or plan.bf16, optimizer=plan.optimizer
     )
-    needed = full_fine_tune_peak(parts)
+    needed = full_fine_tune_peak(parts, gradient_accumulation_steps)
     if device is None:
         if cpu_available_bytes is None:
             raise ValueError("on a CPU, pass cpu_available_bytes (psutil.virtual_memory().available)")
@@ -123,11 +126,14 @@ def full_fine_tune_fit(
     else:
         free, where = device.free_bytes, f"free memory on {device.name}"
     usable = int(SAFETY * free)
+    copies = ", 16-bit weight copies" if plan.fp16 or plan.bf16 else ""
+    gradients = ", gradients (accumulation keeps them)" if gradient_accumulation_steps > 1 else ""
     fits = needed <= usable
     verdict = "fits" if fits else "does not fit"
     reason = (
-        f"full fine-tuning needs about {needed / GIB:.1f} GiB (16 bytes per parameter + the larger of the optimizer "
-        "step's temporaries and the activations with their 16-bit weight copies); "
+        f"full fine-tuning needs about {needed / GIB:.1f} GiB, the larger of the end of the forward pass (weights, "
+        f"Adam's moments, activations{copies}{gradients}) and the optimizer step (weights, gradients, "
+        "Adam's moments, the step's temporaries); "
         f"{SAFETY:.0%} of the {where} is {usable / GIB:.1f} GiB: it {verdict}"
     )
     return FitCheck(fits, needed, usable, parts, reason)

@@ -37,8 +37,11 @@ DOUBLE_QUANT_BLOCK_SIZE = 256  # ... with one float32 constant per 256 scales
 FP32_WEIGHT = 4  # the weights themselves
 FP32_GRADIENT = 4  # one gradient per weight
 ADAM_MOMENTS = 8  # exp_avg and exp_avg_sq, fp32 each
-# Inside optimizer.step() only: torch's foreach AdamW builds intermediate lists about one fp32 copy of the weights
-# large; the fused AdamW (optim="adamw_torch_fused", what the GPU plan uses) updates in place, in one kernel.
+# Inside optimizer.step() only. torch's foreach AdamW (its default for CUDA tensors) builds one fp32 list the size of
+# the weights, `exp_avg_sq_sqrt = torch._foreach_sqrt(...)` (torch/optim/adam.py, `_multi_tensor_adam`); on a CPU
+# torch picks the per-tensor loop (`_default_to_fused_or_foreach`: foreach only on "cuda"-like devices), whose
+# temporaries are one tensor large, so 4 is an upper bound there. The fused AdamW (optim="adamw_torch_fused", the GPU
+# plan's) updates in place in one kernel (`_fused_adamw_`).
 STEP_TEMPORARIES = {"adamw_torch": 4, "adamw_torch_fused": 0}
 AUTOCAST_COPY = 2  # under fp16/bf16 autocast each weight is also cast to a 16-bit copy for the forward pass
 GIB = 1024**3
@@ -112,7 +115,7 @@ def full_fine_tune_bytes(
 ) -> dict[str, int]:
     """What full fine-tuning with AdamW holds, part by part: fp32 weights, gradients, Adam's moments, the optimizer
     step's temporaries, the 16-bit weight copies autocast makes under mixed precision, and one batch's activations.
-    Not all of it at once: `full_fine_tune_peak` adds them up as they coexist."""
+    Not all of it at once: `full_fine_tune_peak` adds up what coexists."""
     n = model.n_parameters
     parts = {
         "weights (fp32)": n * FP32_WEIGHT,
@@ -126,15 +129,28 @@ def full_fine_tune_bytes(
     return parts
 
 
-def full_fine_tune_peak(parts: dict[str, int]) -> int:
-    """16 bytes per parameter (weights, gradients, Adam's moments) plus the larger of two things that never coexist:
-    the optimizer step's temporaries (inside `optimizer.step()`, after the backward pass freed the activations) and
-    the activations with autocast's 16-bit weight copies (from the forward pass until the backward pass frees them).
+def full_fine_tune_peak(parts: dict[str, int], gradient_accumulation_steps: int = 1) -> int:
+    """The larger of the two moments of a training step when most memory is held (backward moves from the first to
+    the second, freeing one layer's activations as it writes that layer's gradients, so neither end is exceeded by
+    more than one layer's transients):
+
+    - end of the forward pass: fp32 weights + Adam's moments (allocated at the first `optimizer.step()` and kept) +
+      the activations autograd saved + autocast's 16-bit weight copies (autograd saves them for the backward pass;
+      autocast's cache drops its own reference when the context exits, torch/amp/autocast_mode.py,
+      `autocast.__exit__` -> `torch.clear_autocast_cache`). No gradient exists yet: Trainer calls `model.zero_grad()`
+      after every optimizer step (transformers/trainer.py, `Trainer._run_epoch`), and `nn.Module.zero_grad` sets
+      gradients to None by default (torch/nn/modules/module.py, `set_to_none=True`). With gradient accumulation the
+      earlier micro-batches' gradients are alive during the later forward passes, so they are added then;
+    - the optimizer step: weights + gradients + moments + the step's temporaries (none for fused AdamW), after the
+      backward pass freed the activations and the copies.
     """
-    state = parts["weights (fp32)"] + parts["gradients (fp32)"] + parts["Adam moments (fp32)"]
+    state = parts["weights (fp32)"] + parts["Adam moments (fp32)"]
+    gradients = parts["gradients (fp32)"]
     step = sum(size for name, size in parts.items() if name.startswith("optimizer step temporaries"))
     forward = parts["activations"] + parts.get("16-bit weight copies (autocast)", 0)
-    return int(state + max(step, forward))
+    end_of_forward = state + forward + (gradients if gradient_accumulation_steps > 1 else 0)
+    optimizer_step = state + gradients + step
+    return int(max(end_of_forward, optimizer_step))
 
 
 def count_parameters(model) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 `setup()` answers in one friendly line: it checks the installed library versions against the course's supported
 range, detects Colab, a CUDA GPU, CI or pytest, checks whether the Hugging Face Hub is reachable (quickly, never
 the long hang of a blocked download), picks a profile (experiment sizes) and a model set (which checkpoints and
-data), seeds every random generator and sets CPU threads.
+data), seeds every random generator and sets CPU threads. On a host with several GPUs it first shows the lessons
+one (`one_gpu`), and says so in a line of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from .chatter import quiet_library_chatter
 from .errors import CourseError
+from .one_gpu import use_one_gpu
 from .threads import set_threads, short_openmp_waits
 
 HUB_PROBE_URL = "https://huggingface.co/api/models/bert-base-uncased"
@@ -330,6 +332,7 @@ def setup(seed: int = 42, verbose: bool = True) -> Runtime:
     if not online:
         go_offline()
     short_openmp_waits()  # before has_cuda() imports torch
+    several_gpus = use_one_gpu()  # before has_cuda() starts CUDA, which reads CUDA_VISIBLE_DEVICES once
     cuda = has_cuda()
     profile, profile_reason = choose_profile(cuda)
     models, models_reason = choose_models(profile, online)
@@ -351,5 +354,7 @@ def setup(seed: int = 42, verbose: bool = True) -> Runtime:
         settings=PROFILES[profile],
     )
     if verbose:
+        if several_gpus:
+            print(f"course_utils: {several_gpus}")
         print(runtime.summary())
     return runtime

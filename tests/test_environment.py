@@ -157,6 +157,18 @@ def test_doctor_probes_the_hub_briefly(monkeypatch):
     assert report[4].startswith("setup() would pick: profile 'cpu' (COURSE_PROFILE=cpu), models 'hub-small'")
 
 
+def test_doctor_on_a_two_gpu_host_says_setup_shows_the_lessons_one(monkeypatch):
+    from course_utils import __main__ as doctor
+
+    two_t4 = ["0: Tesla T4, 14.7 GiB", "1: Tesla T4, 14.7 GiB"]
+    monkeypatch.setattr(doctor, "torch_build", lambda: ("torch 2.13.0, CUDA 12.8 build", two_t4))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    gpus_line = doctor.machine_report()[2]
+    assert gpus_line.startswith("GPUs: 0: Tesla T4") and "CUDA_VISIBLE_DEVICES=0" in gpus_line, gpus_line
+    monkeypatch.setattr(doctor, "torch_build", lambda: ("torch 2.13.0, CUDA 12.8 build", two_t4[:1]))
+    assert doctor.machine_report()[2] == "GPUs: 0: Tesla T4, 14.7 GiB"
+
+
 def test_setup_on_native_windows_names_wsl_or_colab_in_one_line(monkeypatch):
     import sys
 
