@@ -509,53 +509,18 @@ def run_with_deadline(command: list[str], seconds: float, **options) -> subproce
     return subprocess.CompletedProcess(command, process.returncode, output, "")
 
 
-# Two lessons at a time, one torch thread each: on the `ci` profile a lesson is mostly single-threaded work (the
-# kernel's start, imports, tokenising, loading), so two share the 2 cores of a CI machine better than one with two
-# threads (the line's wall time is printed by the last lesson's test).
-CONCURRENT_LESSONS = 2
-
-
-def run_lesson_in_standin(
-    notebook: Path, standin: dict, hub_home: Path, folder: Path
-) -> tuple[subprocess.CompletedProcess, float]:
-    """The lesson, alone in `folder` (outside the checkout), under nbmake in the stand-in: (result, seconds)."""
-    folder.mkdir(parents=True)
-    shutil.copy2(notebook, folder / notebook.name)
-    python = standin["python"]
-    env = {
-        **colab_environment(standin["work"], hub_home, python),
-        "COURSE_THREADS": str(max(1, 2 // CONCURRENT_LESSONS)),
-    }
-    env["COURSE_CACHE_DIR"] = str(folder / "course-cache")  # lessons running side by side keep their results apart
-    started = time.monotonic()
-    command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbmake", "--nbmake-timeout=900"]
-    result = run_with_deadline([*command, notebook.name], cwd=folder, env=env, seconds=LESSON_DEADLINE_SECONDS)
-    return result, time.monotonic() - started
-
-
-@pytest.fixture(scope="module")
-def standin_lesson_runs(colab_standin, hub_standins, tmp_path_factory) -> dict:
-    """Every lesson of this transformers line, started CONCURRENT_LESSONS at a time: {notebook name: future}."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    work = tmp_path_factory.mktemp(f"lessons-{colab_standin['line']}")
-    pool = ThreadPoolExecutor(max_workers=CONCURRENT_LESSONS)
-    started = time.monotonic()
-    runs = {
-        notebook.name: pool.submit(run_lesson_in_standin, notebook, colab_standin, hub_standins, work / notebook.stem)
-        for notebook in LESSONS
-    }
-    yield runs
-    pool.shutdown(wait=True, cancel_futures=True)
-    print(f"Colab stand-in ({colab_standin['line']}): every lesson in {time.monotonic() - started:.0f} s of wall time")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", LESSONS, ids=LESSON_IDS)
-def test_lesson_runs_in_the_colab_stand_in(notebook, colab_standin, standin_lesson_runs):
+def test_lesson_runs_in_the_colab_stand_in(notebook, colab_standin, hub_standins, tmp_path):
     """The proof that a Colab student gets a working course: the lesson, alone in a folder outside the checkout,
     runs top to bottom in the stand-in, on each transformers line, on the Hub model set."""
-    result, seconds = standin_lesson_runs[notebook.name].result()
+    shutil.copy2(notebook, tmp_path / notebook.name)
+    python = colab_standin["python"]
+    env = colab_environment(colab_standin["work"], hub_standins, python)
+    started = time.monotonic()
+    command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbmake", "--nbmake-timeout=900"]
+    result = run_with_deadline([*command, notebook.name], cwd=tmp_path, env=env, seconds=LESSON_DEADLINE_SECONDS)
+    seconds = time.monotonic() - started
     record = ROOT / "build" / "colab-standin-times.json"
     record.parent.mkdir(exist_ok=True)
     times = json.loads(record.read_text()) if record.is_file() else {}
@@ -563,7 +528,6 @@ def test_lesson_runs_in_the_colab_stand_in(notebook, colab_standin, standin_less
         "seconds": round(seconds, 1),
         "passed": result.returncode == 0,
         "python": colab_standin["note"],
-        "concurrent_lessons": CONCURRENT_LESSONS,
     }
     record.write_text(json.dumps(times, indent=2) + "\n")
     assert result.returncode == 0, (
